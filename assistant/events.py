@@ -1,0 +1,162 @@
+"""Typed messages that flow through the pipeline.
+
+One frozen dataclass per kind of message (the pipecat "frame" idea, without the
+3,000-line file). Times come in two clocks, and the names say which:
+
+* ``*_s`` stream time: seconds of audio since the stream started. A replayed file
+  and a live microphone share this clock, so detectors behave the same on both.
+* ``*_wall`` monotonic wall-clock time (``time.monotonic()``), used only to
+  measure latency (speech end -> final -> suggestion -> rendered).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Union
+
+import numpy as np
+
+
+class Speaker(str, Enum):
+    """Who is talking. With one mixed input the speaker is UNKNOWN."""
+
+    REP = "rep"
+    CUSTOMER = "customer"
+    MANAGER = "manager"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """16 kHz mono float32 samples from one source, as captured."""
+
+    speaker: Speaker
+    samples: np.ndarray
+    start_s: float
+    captured_wall: float
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + len(self.samples) / 16000.0
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    speaker: Speaker
+    start_s: float
+
+
+@dataclass(frozen=True)
+class SpeechEnded:
+    """End of an utterance; ``end_s`` is where the speech itself stopped
+    (before the end-of-utterance silence that confirmed it)."""
+
+    speaker: Speaker
+    start_s: float
+    end_s: float
+    forced: bool = False  # cut because the utterance ran too long
+
+
+@dataclass(frozen=True)
+class PartialTranscript:
+    """Best guess so far for an utterance still in progress; may change."""
+
+    speaker: Speaker
+    utterance_id: int
+    start_s: float
+    end_s: float
+    text: str
+    decoded_wall: float
+
+
+@dataclass(frozen=True)
+class FinalTranscript:
+    """Committed text of one utterance. Never dropped under overload."""
+
+    speaker: Speaker
+    utterance_id: int
+    start_s: float
+    end_s: float
+    text: str
+    speech_end_wall: float  # when the audio at end_s was captured (latency origin)
+    decoded_wall: float  # when the text was ready
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+
+    @property
+    def latency_s(self) -> float:
+        return self.decoded_wall - self.speech_end_wall
+
+
+@dataclass(frozen=True)
+class SilenceTick:
+    """Periodic clock so detectors notice dead air while it is happening."""
+
+    now_s: float
+    silence_s: float  # seconds since anyone last spoke
+    wall: float
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A detector's observation, with the evidence behind it."""
+
+    detector: str
+    speaker: Speaker
+    confidence: float
+    at_s: float
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A reset prompt to put in front of the user."""
+
+    id: str
+    trigger: str
+    prompt: str
+    why: str
+    source: str
+    severity: str  # "info" | "warn" | "alert"
+    at_s: float
+    evidence: dict[str, Any] = field(default_factory=dict)
+    created_wall: float = 0.0
+    speech_end_wall: float | None = None  # latency origin, when caused by speech
+
+
+@dataclass(frozen=True)
+class Status:
+    """Pipeline health: model, devices, how far behind real time we are."""
+
+    state: str  # "starting" | "listening" | "paused" | "stopped" | "error"
+    detail: str = ""
+    lag_s: float = 0.0
+    dropped_partials: int = 0
+    dropped_audio_s: float = 0.0
+
+
+Event = Union[
+    SpeechStarted,
+    SpeechEnded,
+    PartialTranscript,
+    FinalTranscript,
+    SilenceTick,
+    Signal,
+    Suggestion,
+    Status,
+]
+
+
+def to_json_dict(event: Event) -> dict[str, Any]:
+    """Flatten an event for JSON lines / the websocket protocol."""
+    data: dict[str, Any] = {"type": type(event).__name__}
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, float):
+            value = round(value, 4)
+        data[f.name] = value
+    return data
