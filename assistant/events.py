@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +26,16 @@ class Speaker(str, Enum):
     CUSTOMER = "customer"
     MANAGER = "manager"
     UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class RawAudio:
+    """A block as the device or decoder delivered it: (frames, channels) float32 at
+    the source's native rate. The PortAudio callback makes nothing else."""
+
+    samples: np.ndarray
+    sample_rate_hz: int
+    captured_wall: float  # monotonic time the block's last sample arrived
 
 
 @dataclass(frozen=True)
@@ -137,16 +147,16 @@ class Status:
     dropped_audio_s: float = 0.0
 
 
-Event = Union[
-    SpeechStarted,
-    SpeechEnded,
-    PartialTranscript,
-    FinalTranscript,
-    SilenceTick,
-    Signal,
-    Suggestion,
-    Status,
-]
+Event = (
+    SpeechStarted
+    | SpeechEnded
+    | PartialTranscript
+    | FinalTranscript
+    | SilenceTick
+    | Signal
+    | Suggestion
+    | Status
+)
 
 
 def to_json_dict(event: Event) -> dict[str, Any]:

@@ -1,0 +1,248 @@
+"""Command line: `turnaround devices | live | replay | models`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import AudioInputError, TurnaroundError
+from .events import Speaker
+from .models import DEFAULT_MODEL, load_catalog, resolve_model
+from .pipeline import PipelineConfig, Route
+from .segmenter import VadConfig
+from .session import Handler, Session, SessionOptions, say
+from .streaming import StreamingConfig
+
+SAMPLE_CALL = Path(__file__).resolve().parent / "samples" / "sample_call.ogg"
+
+EPILOG = """examples:
+  turnaround devices                      list audio inputs
+  turnaround live                         captions from the default microphone
+  turnaround live --mic 2 --remote 5      rep on input 2, customer on input 5 (call loopback)
+  turnaround replay --sample              replay the bundled sample call in real time
+  turnaround replay call.m4a --fast --json   one JSON event per line, as fast as possible
+"""
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help="model name from models/catalog.toml (default: %(default)s)",
+    )
+    g.add_argument("--model-dir", type=Path, help="a CTranslate2 Whisper directory to load instead")
+    g.add_argument(
+        "--threads", type=int, default=2, help="CPU threads for Whisper (default: %(default)s)"
+    )
+
+
+def _add_stream_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("streaming")
+    g.add_argument(
+        "--end-silence",
+        type=float,
+        default=VadConfig.end_silence_s,
+        metavar="S",
+        help="silence that ends an utterance, seconds (default: %(default)s)",
+    )
+    g.add_argument("--no-partials", action="store_true", help="only print final text")
+    g.add_argument("--json", action="store_true", help="print one JSON event per line")
+    g.add_argument("--ticks", action="store_true", help="with --json, include silence-clock ticks")
+    g.add_argument(
+        "--record",
+        type=Path,
+        metavar="DIR",
+        default=None,
+        help="append the session transcript (text, never audio) to DIR/session-*.jsonl",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="turnaround",
+        description="Local, real-time call coach: live captions and reset prompts, "
+        "on your machine.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"turnaround {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser(
+        "devices",
+        help="list audio input devices",
+        description="List audio inputs: index, name, channels, default sample rate.",
+    )
+    models = sub.add_parser(
+        "models",
+        help="list known models and whether they are installed",
+        description="List models from models/catalog.toml and where each resolves.",
+    )
+    models.set_defaults()
+
+    live = sub.add_parser(
+        "live",
+        help="live captions from a microphone (and the call's audio)",
+        description="Transcribe live audio. The microphone is the rep; --remote (the call's "
+        "loopback or monitor input) is the customer. With one input the speaker is 'unknown'.",
+    )
+    live.add_argument("--mic", metavar="DEV", help="input index or name (default: system default)")
+    live.add_argument(
+        "--remote", metavar="DEV", help="second input carrying the other side of the call"
+    )
+    live.add_argument(
+        "--or-sample",
+        action="store_true",
+        help="with no input device, replay the bundled sample call instead",
+    )
+    _add_stream_args(live)
+    _add_model_args(live)
+
+    replay = sub.add_parser(
+        "replay",
+        help="replay an audio file as if it were live",
+        description="Replay a recording (wav, flac, mp3, ogg/opus, m4a). A stereo file is "
+        "split: left channel = rep, right channel = customer (use --mix to merge).",
+    )
+    src = replay.add_mutually_exclusive_group()
+    src.add_argument("file", nargs="?", type=Path, help="audio file to replay")
+    src.add_argument("--sample", action="store_true", help="replay the bundled sample call")
+    pace = replay.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--realtime",
+        dest="realtime",
+        action="store_true",
+        default=True,
+        help="pace the file in real time, like a live call (default)",
+    )
+    pace.add_argument(
+        "--fast",
+        dest="realtime",
+        action="store_false",
+        help="as fast as possible (no partial captions)",
+    )
+    replay.add_argument("--mix", action="store_true", help="mix stereo to one 'unknown' speaker")
+    _add_stream_args(replay)
+    _add_model_args(replay)
+    return parser
+
+
+def cmd_devices() -> int:
+    from .audio.devices import list_inputs
+
+    inputs = list_inputs()
+    if not inputs:
+        print("no audio input devices found (use `turnaround replay FILE`, or --sample)")
+        return 1
+    print(f"{'idx':>3}  {'ch':>2}  {'rate':>6}  name")
+    for dev in inputs:
+        mark = " (default)" if dev.is_default else ""
+        print(f"{dev.index:>3}  {dev.channels:>2}  {dev.default_rate_hz:>6}  {dev.name}{mark}")
+    return 0
+
+
+def cmd_models() -> int:
+    for name, entry in load_catalog().items():
+        try:
+            spec = resolve_model(name)
+            where = f"installed ({spec.origin}: {spec.path})"
+        except TurnaroundError as exc:
+            where = f"not installed: {exc}"
+        default = " [default]" if name == DEFAULT_MODEL else ""
+        print(f"{name}{default}: {entry.get('description', '')}\n    {where}")
+    return 0
+
+
+def _options(args: argparse.Namespace, realtime: bool) -> SessionOptions:
+    if args.end_silence <= 0.05:
+        raise TurnaroundError("--end-silence must be more than 0.05 s")
+    return SessionOptions(
+        model=args.model,
+        model_dir=args.model_dir,
+        cpu_threads=args.threads,
+        record_dir=args.record,
+        pipeline=PipelineConfig(
+            vad=VadConfig(end_silence_s=args.end_silence),
+            streaming=StreamingConfig(partials=realtime and not args.no_partials),
+        ),
+    )
+
+
+def _printer(args: argparse.Namespace) -> Handler:
+    from .output import CaptionPrinter, JsonPrinter
+
+    if args.json:
+        return JsonPrinter(ticks=args.ticks)
+    return CaptionPrinter(partials=None if not args.no_partials else False)
+
+
+def file_routes(path: Path, realtime: bool, mix: bool) -> list[Route]:
+    from .audio.file_source import FileSource
+
+    source = FileSource(path, realtime=realtime, channels=1 if mix else None)
+    if source.channels == 2:
+        return [Route(source, Speaker.REP, 0), Route(source, Speaker.CUSTOMER, 1)]
+    return [Route(source, Speaker.UNKNOWN, None)]
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    path = SAMPLE_CALL if args.sample or args.file is None else args.file
+    if args.file is None and not args.sample:
+        raise TurnaroundError("replay needs a FILE (or --sample for the bundled sample call)")
+    routes = file_routes(path, args.realtime, args.mix)
+    session = Session(routes, _options(args, args.realtime), [_printer(args)])
+    say(f"replaying {path} ({'real time' if args.realtime else 'fast'}); Ctrl-C to stop")
+    return session.run()
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    from .audio.devices import resolve_input
+    from .audio.mic import MicSource
+
+    try:
+        mic = resolve_input(args.mic)
+    except AudioInputError as exc:
+        if args.or_sample and args.mic is None and "no audio input" in str(exc):
+            say(f"{exc}: replaying the bundled sample call instead")
+            args.file, args.sample, args.realtime, args.mix = None, True, True, False
+            return cmd_replay(args)
+        raise
+    routes = [Route(MicSource(mic), Speaker.REP if args.remote else Speaker.UNKNOWN)]
+    if args.remote:
+        remote = resolve_input(args.remote)
+        if remote.index == mic.index:
+            raise AudioInputError("--remote must be a different input from --mic")
+        routes.append(Route(MicSource(remote), Speaker.CUSTOMER))
+    session = Session(routes, _options(args, True), [_printer(args)])
+    names = " + ".join(f"{r.speaker.value}: {r.source.name}" for r in routes)
+    say(f"listening to {names}; Ctrl-C to stop")
+    return session.run()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "devices":
+            return cmd_devices()
+        if args.command == "models":
+            return cmd_models()
+        if args.command == "live":
+            return cmd_live(args)
+        if args.command == "replay":
+            return cmd_replay(args)
+        parser.print_help()
+        return 2
+    except TurnaroundError as exc:
+        print(f"turnaround: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
