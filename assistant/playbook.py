@@ -1,0 +1,253 @@
+"""Playbooks: TOML files that map detector signals to short reset prompts.
+
+A playbook is data, not code: ``assistant/playbooks/<name>.toml`` ships the built-in
+ones (``sales-call``, ``coaching-1on1``) and a user can pass the path of their own
+file. Loading validates everything up front so a typo fails at start-up with the
+file and field named, never mid-call.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from assistant.detectors import TRIGGERS, Mode
+from assistant.errors import TurnaroundError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+BUILTIN_PLAYBOOKS = ("sales-call", "coaching-1on1")
+
+# A card is read at a glance mid-sentence: a prompt longer than ~two short lines is
+# not read at all.
+MAX_PROMPT_CHARS = 200
+MAX_WHY_CHARS = 160
+
+
+class PlaybookError(TurnaroundError):
+    """A playbook file is missing or invalid."""
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    WARN = "warn"
+    ALERT = "alert"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 0, "warn": 1, "alert": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a prompt's advice comes from (one of the seed articles, or the user's)."""
+
+    key: str
+    title: str
+    seed: str
+
+    def cite(self) -> str:
+        return f"{self.title} ({self.seed})" if self.seed else self.title
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Anti-nag limits, all on the stream clock."""
+
+    min_gap_s: float  # between any two cards
+    max_cards_per_minute: int  # over a rolling 60 s
+    default_cooldown_s: float  # same trigger again, unless the rule overrides it
+    repeat_prompt_after_s: float  # identical prompt text again
+
+
+@dataclass(frozen=True)
+class Rule:
+    trigger: str
+    prompts: tuple[str, ...]  # rotated, so a repeated card does not repeat its words
+    why: str
+    source: Source
+    severity: Severity
+    min_confidence: float
+    cooldown_s: float
+    categories: tuple[str, ...] = ()  # for "objection": only these categories
+
+    def matches(self, evidence: dict[str, Any]) -> bool:
+        return not self.categories or evidence.get("category") in self.categories
+
+
+@dataclass(frozen=True)
+class Playbook:
+    name: str
+    mode: Mode
+    description: str
+    limits: Limits
+    rules: tuple[Rule, ...]
+
+    def rules_for(self, trigger: str) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.trigger == trigger)
+
+
+def load_playbook(name_or_path: str | Path) -> Playbook:
+    """Load a built-in playbook by name, or a user's TOML file by path."""
+    text, origin = _read(name_or_path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PlaybookError(f"{origin}: not valid TOML ({exc})") from exc
+    return parse_playbook(data, origin)
+
+
+def _read(name_or_path: str | Path) -> tuple[str, str]:
+    name = str(name_or_path)
+    if name in BUILTIN_PLAYBOOKS:
+        resource = resources.files("assistant").joinpath("playbooks").joinpath(f"{name}.toml")
+        return resource.read_text(encoding="utf-8"), f"playbook {name!r}"
+    path = Path(name_or_path).expanduser()
+    if not path.is_file():
+        raise PlaybookError(
+            f"playbook {name!r} not found: use one of {', '.join(BUILTIN_PLAYBOOKS)} "
+            "or the path of a .toml file"
+        )
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlaybookError(f"{path}: cannot read playbook ({exc})") from exc
+
+
+def parse_playbook(data: dict[str, Any], origin: str = "playbook") -> Playbook:
+    """Validate parsed TOML and build a ``Playbook``; errors name the field."""
+    _only(data, {"name", "mode", "description", "limits", "sources", "rules"}, origin)
+    name = _str(data, "name", origin)
+    try:
+        mode = Mode(_str(data, "mode", origin))
+    except ValueError:
+        modes = ", ".join(m.value for m in Mode)
+        raise PlaybookError(f"{origin}: mode must be one of {modes}") from None
+    limits_data = _table(data, "limits", origin)
+    where = f"{origin} [limits]"
+    _only(
+        limits_data,
+        {"min_gap_s", "max_cards_per_minute", "default_cooldown_s", "repeat_prompt_after_s"},
+        where,
+    )
+    limits = Limits(
+        min_gap_s=_number(limits_data, "min_gap_s", where),
+        max_cards_per_minute=int(_number(limits_data, "max_cards_per_minute", where)),
+        default_cooldown_s=_number(limits_data, "default_cooldown_s", where),
+        repeat_prompt_after_s=_number(limits_data, "repeat_prompt_after_s", where),
+    )
+    if limits.max_cards_per_minute < 1:
+        raise PlaybookError(f"{where}: max_cards_per_minute must be at least 1")
+    sources = {
+        key: _source(key, value, f"{origin} [sources.{key}]")
+        for key, value in _table(data, "sources", origin).items()
+    }
+    raw_rules = data.get("rules")
+    if not isinstance(raw_rules, list) or not raw_rules:
+        raise PlaybookError(f"{origin}: needs at least one [[rules]] entry")
+    rules = tuple(
+        _rule(raw, f"{origin} rule {i + 1}", mode, sources, limits)
+        for i, raw in enumerate(raw_rules)
+    )
+    return Playbook(name, mode, str(data.get("description", "")), limits, rules)
+
+
+def _rule(raw: Any, where: str, mode: Mode, sources: dict[str, Source], limits: Limits) -> Rule:
+    if not isinstance(raw, dict):
+        raise PlaybookError(f"{where}: must be a table")
+    _only(
+        raw,
+        {
+            "trigger",
+            "prompts",
+            "why",
+            "source",
+            "severity",
+            "min_confidence",
+            "cooldown_s",
+            "categories",
+        },
+        where,
+    )
+    trigger = _str(raw, "trigger", where)
+    where = f"{where} ({trigger})"
+    if trigger not in TRIGGERS[mode]:
+        known = ", ".join(sorted(TRIGGERS[mode]))
+        raise PlaybookError(f"{where}: unknown trigger for mode {mode.value}; known: {known}")
+    prompts = raw.get("prompts")
+    if (
+        not isinstance(prompts, list)
+        or not prompts
+        or not all(isinstance(p, str) and p.strip() for p in prompts)
+    ):
+        raise PlaybookError(f"{where}: prompts must be a non-empty list of strings")
+    for prompt in prompts:
+        if len(prompt) > MAX_PROMPT_CHARS:
+            raise PlaybookError(f"{where}: prompt longer than {MAX_PROMPT_CHARS} characters")
+    why = _str(raw, "why", where)
+    if len(why) > MAX_WHY_CHARS:
+        raise PlaybookError(f"{where}: why longer than {MAX_WHY_CHARS} characters")
+    source_key = _str(raw, "source", where)
+    if source_key not in sources:
+        raise PlaybookError(f"{where}: source {source_key!r} is not defined in [sources]")
+    try:
+        severity = Severity(raw.get("severity", "info"))
+    except ValueError:
+        raise PlaybookError(f"{where}: severity must be info, warn or alert") from None
+    confidence = float(_number(raw, "min_confidence", where, default=0.5))
+    if not 0.0 <= confidence <= 1.0:
+        raise PlaybookError(f"{where}: min_confidence must be between 0 and 1")
+    categories = raw.get("categories", [])
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        raise PlaybookError(f"{where}: categories must be a list of strings")
+    return Rule(
+        trigger=trigger,
+        prompts=tuple(p.strip() for p in prompts),
+        why=why,
+        source=sources[source_key],
+        severity=severity,
+        min_confidence=confidence,
+        cooldown_s=_number(raw, "cooldown_s", where, default=limits.default_cooldown_s),
+        categories=tuple(categories),
+    )
+
+
+def _source(key: str, value: Any, where: str) -> Source:
+    if not isinstance(value, dict):
+        raise PlaybookError(f"{where}: must be a table with title and seed")
+    _only(value, {"title", "seed"}, where)
+    return Source(key, _str(value, "title", where), str(value.get("seed", "")))
+
+
+def _only(data: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise PlaybookError(f"{where}: unknown field(s) {', '.join(unknown)}")
+
+
+def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise PlaybookError(f"{where}: missing [{key}] table")
+    return value
+
+
+def _str(data: dict[str, Any], key: str, where: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise PlaybookError(f"{where}: {key} must be a non-empty string")
+    return value.strip()
+
+
+def _number(data: dict[str, Any], key: str, where: str, default: float | None = None) -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise PlaybookError(f"{where}: {key} must be a non-negative number")
+    return float(value)

@@ -1,0 +1,190 @@
+"""Text-mode input: replay a JSONL transcript through the suggestion engine.
+
+Each line is one utterance::
+
+    {"speaker": "rep", "start": 12.0, "end": 15.5, "text": "What is your goal?"}
+
+The replay runs on the transcript's own clock: finals are fed at their ``end`` time
+and silence ticks are synthesised every ``tick_s`` in between, so dead air between
+lines is noticed exactly as it would be live.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import TurnaroundError
+from assistant.events import FinalTranscript, SilenceTick, Speaker, to_json_dict
+from assistant.playbook import load_playbook
+from assistant.suggestions import SuggestionEngine
+
+# Other words people use for the two sides of a call.
+SPEAKER_ALIASES: dict[str, Speaker] = {
+    "prospect": Speaker.CUSTOMER,
+    "client": Speaker.CUSTOMER,
+    "seller": Speaker.REP,
+    "agent": Speaker.REP,
+    "coach": Speaker.MANAGER,
+}
+
+
+class TranscriptError(TurnaroundError):
+    """A transcript file is missing or has a malformed line."""
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    line_no: int
+    speaker: Speaker
+    start_s: float
+    end_s: float
+    text: str
+
+
+def parse_speaker(value: Any) -> Speaker | None:
+    if not isinstance(value, str):
+        return None
+    name = value.strip().lower()
+    try:
+        return Speaker(name)
+    except ValueError:
+        return SPEAKER_ALIASES.get(name)
+
+
+def parse_line(raw: str, line_no: int, origin: str) -> TranscriptLine:
+    """One JSONL line -> ``TranscriptLine``; raises ``TranscriptError`` naming the line."""
+    where = f"{origin}:{line_no}"
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise TranscriptError(f"{where}: not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise TranscriptError(f"{where}: expected a JSON object per line")
+    missing = [k for k in ("speaker", "start", "end", "text") if k not in data]
+    if missing:
+        raise TranscriptError(f"{where}: missing field(s) {', '.join(missing)}")
+    speaker = parse_speaker(data["speaker"])
+    if speaker is None:
+        allowed = ", ".join([s.value for s in Speaker] + sorted(SPEAKER_ALIASES))
+        raise TranscriptError(f"{where}: unknown speaker {data['speaker']!r} (use {allowed})")
+    start, end = data["start"], data["end"]
+    for name, value in (("start", start), ("end", end)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TranscriptError(f"{where}: {name} must be a number of seconds")
+        if not math.isfinite(value) or value < 0:
+            raise TranscriptError(f"{where}: {name} must be a finite, non-negative number")
+    if end < start:
+        raise TranscriptError(f"{where}: end ({end}) is before start ({start})")
+    text = data["text"]
+    if not isinstance(text, str) or not text.strip():
+        raise TranscriptError(f"{where}: text must be a non-empty string")
+    return TranscriptLine(line_no, speaker, float(start), float(end), text.strip())
+
+
+def read_transcript(path: Path) -> list[TranscriptLine]:
+    """All utterances of a JSONL transcript (blank lines skipped)."""
+    try:
+        raw_lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise TranscriptError(f"{path}: transcript file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TranscriptError(f"{path}: cannot read transcript ({exc})") from None
+    lines = [
+        parse_line(raw, i, str(path)) for i, raw in enumerate(raw_lines, start=1) if raw.strip()
+    ]
+    if not lines:
+        raise TranscriptError(f"{path}: transcript has no utterances")
+    return lines
+
+
+def stream_events(
+    lines: list[TranscriptLine], tick_s: float
+) -> Iterator[FinalTranscript | SilenceTick]:
+    """Finals at their end times, interleaved with silence ticks every ``tick_s``.
+
+    A tick's ``silence_s`` is what live VAD would report: zero while anyone is
+    speaking, otherwise the time since the last speech ended.
+    """
+    if tick_s <= 0:
+        raise ValueError("tick_s must be positive")
+    finals = sorted(lines, key=lambda u: u.end_s)  # stable: file order breaks ties
+    speech = _merged_intervals([(u.start_s, u.end_s) for u in lines])
+    k, i, j = 1, 0, 0
+    while i < len(finals):
+        tick_at = k * tick_s
+        if finals[i].end_s <= tick_at:
+            u = finals[i]
+            wall = time.monotonic()
+            yield FinalTranscript(u.speaker, u.line_no, u.start_s, u.end_s, u.text, wall, wall)
+            i += 1
+            continue
+        while j < len(speech) and speech[j][1] <= tick_at:
+            j += 1
+        inside = j < len(speech) and speech[j][0] <= tick_at
+        last_end = speech[j - 1][1] if j > 0 else 0.0
+        silence = 0.0 if inside else tick_at - last_end
+        yield SilenceTick(now_s=tick_at, silence_s=silence, wall=time.monotonic())
+        k += 1
+
+
+def _merged_intervals(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def replay_transcript(
+    path: Path,
+    playbook: str,
+    emit: Callable[[dict[str, Any]], None],
+    tick_s: float = 0.25,
+    include_transcript: bool = True,
+) -> None:
+    """Run a transcript through state, detectors and engine; ``emit`` each event dict.
+
+    Emits every final transcript (unless ``include_transcript`` is False), every
+    detector signal and every suggestion, in stream order. ``playbook`` is a built-in
+    name or a path to a TOML file.
+    """
+    lines = read_transcript(Path(path))
+    engine = SuggestionEngine(load_playbook(playbook))
+    for event in stream_events(lines, tick_s):
+        outputs = engine.feed(event)
+        if include_transcript and isinstance(event, FinalTranscript):
+            emit(to_json_dict(event))
+        for out in outputs:
+            emit(to_json_dict(out))
+
+
+def format_event_text(event: dict[str, Any]) -> str:
+    """One human-readable line (two for a card) for terminal output."""
+    kind = event.get("type")
+    if kind == "FinalTranscript":
+        return f"[{event['end_s']:7.1f}s] {event['speaker']:>8}: {event['text']}"
+    if kind == "Signal":
+        numbers = {
+            k: v
+            for k, v in event.get("evidence", {}).items()
+            if k not in ("episode", "utterances") and not isinstance(v, (list, dict))
+        }
+        detail = " ".join(f"{k}={v}" for k, v in numbers.items())
+        return (
+            f"[{event['at_s']:7.1f}s]   signal {event['detector']} "
+            f"({event['speaker']}, {event['confidence']:.2f}) {detail}".rstrip()
+        )
+    if kind == "Suggestion":
+        return (
+            f"[{event['at_s']:7.1f}s] >> CARD [{event['severity']}] {event['prompt']}\n"
+            f"{'':11}why: {event['why']} (source: {event['source']})"
+        )
+    return json.dumps(event, sort_keys=True)

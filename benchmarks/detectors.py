@@ -1,0 +1,260 @@
+"""Evaluate the detectors on the labelled dialogue text in ``../shared/eval``.
+
+    python -m benchmarks.detectors --data ../shared/eval [--out benchmarks/results]
+
+Reports, per detector, precision / recall / F1 against the nearest labels, next to
+a plain VADER-compound baseline on the same utterances; false cards per hour on a
+neutral AMI meeting; and time per utterance. Writes ``detectors.json`` and
+``detectors.md`` to the output folder. Nothing here is used for tuning: the
+negativity weights are trained on MELD *train* only (``benchmarks.train_negativity``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from assistant.conversation import ConversationState
+from assistant.detectors import Context, Mode, Roles
+from assistant.detectors import language as lang
+from assistant.events import FinalTranscript, SilenceTick, Speaker, Suggestion
+from assistant.playbook import load_playbook
+from assistant.sentiment import default_model, vader_scores
+from assistant.suggestions import SuggestionEngine
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+# VADER's documented cut-off for "negative" compound scores.
+VADER_NEGATIVE = -0.05
+# USS ratings: 1-5 with 3 "normal"; a mean of 2 or less is a dissatisfied user.
+USS_DISSATISFIED = 2.0
+# SwDA acts that refuse or push back: reject, dispreferred answer, no-answers.
+SWDA_REJECT = {"ar", "arp_nd", "nn", "ng"}
+SWDA_NON_UNDERSTANDING = {"br"}
+TICK_S = 0.25  # the live silence clock's period
+
+
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def prf(pred: list[bool], gold: list[bool]) -> dict[str, float]:
+    tp = sum(p and g for p, g in zip(pred, gold, strict=True))
+    fp = sum(p and not g for p, g in zip(pred, gold, strict=True))
+    fn = sum(g and not p for p, g in zip(pred, gold, strict=True))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": round(precision, 3),
+        "recall": round(recall, 3),
+        "f1": round(f1, 3),
+        "positives": sum(gold),
+        "n": len(gold),
+    }
+
+
+def vader_negative(text: str) -> bool:
+    return vader_scores(text)["compound"] <= VADER_NEGATIVE
+
+
+def utterance_detector(detect: Callable[[Context], list[Any]]) -> Callable[[str], bool]:
+    """Run a single-utterance language detector on text spoken by the customer."""
+    model = default_model()
+    roles = Roles.for_mode(Mode.SALES)
+
+    def run(text: str) -> bool:
+        state = ConversationState(scorer=model)
+        event = FinalTranscript(Speaker.CUSTOMER, 1, 0.0, 1.0, text, 0.0, 0.0)
+        return bool(detect(Context(state, roles, state.add_final(event))))
+
+    return run
+
+
+def eval_binary(
+    name: str, texts: list[str], gold: list[bool], detector: Callable[[str], bool]
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    pred = [detector(t) for t in texts]
+    elapsed = time.perf_counter() - started
+    result = prf(pred, gold)
+    result["ms_per_utterance"] = round(1000 * elapsed / max(len(texts), 1), 4)
+    result["baseline_vader"] = prf([vader_negative(t) for t in texts], gold)
+    print(f"  {name}: F1 {result['f1']:.3f} (VADER {result['baseline_vader']['f1']:.3f})")
+    return result
+
+
+def eval_meld(data: Path) -> dict[str, Any]:
+    rows = load_jsonl(data / "text" / "meld_dev.jsonl")
+    texts = [r["text"] for r in rows]
+    gold = [r["sentiment"] == "negative" for r in rows]
+    model = default_model()
+    return {
+        "customer_negativity (model)": eval_binary(
+            "MELD dev negativity", texts, gold, model.is_negative
+        ),
+        "customer_negativity (detector)": eval_binary(
+            "MELD dev negativity via detector", texts, gold, utterance_detector(lang.negativity)
+        ),
+    }
+
+
+def eval_swda(data: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for split in ("swda_val.jsonl", "swda_train.jsonl.gz"):
+        path = data / "text" / split
+        if not path.exists():
+            continue
+        rows = [r for r in load_jsonl(path) if r.get("text", "").strip()]
+        texts = [r["text"] for r in rows]
+        tags = [str(r.get("dialog_act", "")) for r in rows]
+        label = split.split(".")[0]
+        out[f"objection vs reject/no-answer ({label})"] = eval_binary(
+            f"SwDA {label} objection", texts, [t in SWDA_REJECT for t in tags],
+            utterance_detector(lang.objection),
+        )  # fmt: skip
+        out[f"confusion vs non-understanding ({label})"] = eval_binary(
+            f"SwDA {label} confusion", texts, [t in SWDA_NON_UNDERSTANDING for t in tags],
+            utterance_detector(lang.confusion),
+        )  # fmt: skip
+    return out
+
+
+def eval_uss(data: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    model = default_model()
+    for name in ("uss_sgd.jsonl", "uss_mwoz.jsonl"):
+        path = data / "text" / name
+        if not path.exists():
+            continue
+        rows = [r for r in load_jsonl(path) if r.get("speaker") == "USER" and "sat_mean" in r]
+        texts = [r["text"] for r in rows]
+        gold = [float(r["sat_mean"]) <= USS_DISSATISFIED for r in rows]
+        out[f"customer_negativity vs dissatisfied ({name.split('.')[0]})"] = eval_binary(
+            f"{name} dissatisfaction", texts, gold, model.is_negative
+        )
+    return out
+
+
+def ami_events(rows: list[dict[str, Any]], roles: dict[str, Speaker]) -> Iterator[Any]:
+    """Finals at their end times with silence ticks between, as the live clock would."""
+    rows = sorted(rows, key=lambda r: r["end"])
+    t, last_end = 0.0, 0.0
+    for i, row in enumerate(rows):
+        while t + TICK_S < row["end"]:
+            t += TICK_S
+            speaking = any(r["start"] <= t < r["end"] for r in rows[i : i + 8])
+            yield SilenceTick(t, 0.0 if speaking else max(0.0, t - last_end), 0.0)
+        last_end = max(last_end, row["end"])
+        yield FinalTranscript(roles[row["speaker"]], i, row["start"], row["end"], row["text"], 0, 0)
+
+
+def eval_ami(data: Path) -> dict[str, Any]:
+    rows = load_jsonl(data / "text" / "ami_ES2011a.jsonl")
+    talk: Counter[str] = Counter()
+    for r in rows:
+        talk[r["speaker"]] += r["end"] - r["start"]
+    ranked = [s for s, _ in talk.most_common()]
+    hours = (max(r["end"] for r in rows) - min(r["start"] for r in rows)) / 3600
+    # Harshest honest mapping: the meeting's main talker plays the coached user.
+    setups = {
+        "sales-call": {s: Speaker.REP if s == ranked[0] else Speaker.CUSTOMER for s in ranked},
+        "coaching-1on1": {
+            s: Speaker.MANAGER if s == ranked[0] else Speaker.REP if s == ranked[1]
+            else Speaker.UNKNOWN for s in ranked
+        },
+    }  # fmt: skip
+    out: dict[str, Any] = {"minutes": round(hours * 60, 1), "utterances": len(rows)}
+    for playbook_name, roles in setups.items():
+        engine = SuggestionEngine(load_playbook(playbook_name))
+        cards: list[Suggestion] = []
+        signals: Counter[str] = Counter()
+        finals, elapsed = 0, 0.0
+        for event in ami_events(rows, roles):
+            started = time.perf_counter()
+            outputs = engine.feed(event)
+            if isinstance(event, FinalTranscript):
+                elapsed += time.perf_counter() - started
+                finals += 1
+            for o in outputs:
+                if isinstance(o, Suggestion):
+                    cards.append(o)
+                else:
+                    signals[o.detector] += 1
+        out[playbook_name] = {
+            "cards": len(cards),
+            "cards_per_hour": round(len(cards) / hours, 2),
+            "card_triggers": [f"{c.trigger}@{c.at_s:.0f}s" for c in cards],
+            "signals": dict(sorted(signals.items())),
+            "engine_ms_per_final": round(1000 * elapsed / max(finals, 1), 4),
+        }
+        print(f"  AMI {playbook_name}: {len(cards)} cards in {hours * 60:.1f} min")
+    return out
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        "| detector vs label (data) | P | R | F1 | VADER F1 | positives / n | ms/utt |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for section in ("meld", "swda", "uss"):
+        for name, r in results.get(section, {}).items():
+            lines.append(
+                f"| {name} ({section}) | {r['precision']:.3f} | {r['recall']:.3f} | "
+                f"{r['f1']:.3f} | {r['baseline_vader']['f1']:.3f} | {r['positives']} / {r['n']} | "
+                f"{r['ms_per_utterance']:.3f} |"
+            )
+    ami = results.get("ami", {})
+    lines += ["", f"AMI ES2011a ({ami.get('minutes')} min, neutral meeting):", ""]
+    lines += [
+        "| playbook | cards | cards/hour | triggers | engine ms/final |",
+        "|---|---|---|---|---|",
+    ]
+    for name in ("sales-call", "coaching-1on1"):
+        if name in ami:
+            r = ami[name]
+            triggers = ", ".join(r["card_triggers"]) or "-"
+            lines.append(
+                f"| {name} | {r['cards']} | {r['cards_per_hour']} | {triggers} | "
+                f"{r['engine_ms_per_final']:.3f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/eval"))
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    if not (args.data / "text" / "meld_dev.jsonl").exists():
+        print(
+            f"error: no evaluation data under {args.data} (expected text/meld_dev.jsonl); "
+            "pass --data DIR",
+            file=sys.stderr,
+        )
+        return 2
+    results: dict[str, Any] = {}
+    for name, step in (("meld", eval_meld), ("swda", eval_swda), ("uss", eval_uss)):
+        print(f"{name}...", flush=True)
+        results[name] = step(args.data)
+    print("ami...", flush=True)
+    results["ami"] = eval_ami(args.data)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "detectors.json").write_text(json.dumps(results, indent=2) + "\n", "utf-8")
+    table = markdown(results)
+    (args.out / "detectors.md").write_text(table, "utf-8")
+    print(table)
+    print(f"wrote {args.out / 'detectors.json'} and {args.out / 'detectors.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

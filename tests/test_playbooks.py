@@ -1,0 +1,147 @@
+"""Playbook loading, validation, and the engine's anti-nag policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.detectors import TRIGGERS, Mode
+from assistant.events import Signal, Suggestion
+from assistant.playbook import BUILTIN_PLAYBOOKS, PlaybookError, load_playbook
+from assistant.suggestions import SuggestionEngine
+from tests.detector_helpers import CUSTOMER, REP, KeywordScorer, final
+
+SEEDS = {
+    "000_3780722600e64d06.txt",
+    "001_82e963b2731d908a.txt",
+    "002_06047c1528db99e7.txt",
+    "003_0a5b712465c64881.txt",
+}
+
+MINIMAL = """
+name = "mine"
+mode = "sales"
+[limits]
+min_gap_s = 0
+max_cards_per_minute = 1
+default_cooldown_s = 0
+repeat_prompt_after_s = 0
+[sources.me]
+title = "My notes"
+[[rules]]
+trigger = "objection"
+prompts = ["Ask why."]
+why = "They objected."
+source = "me"
+"""
+
+
+@pytest.mark.parametrize("name", BUILTIN_PLAYBOOKS)
+def test_builtin_playbooks_load_and_cite_seeds(name: str) -> None:
+    playbook = load_playbook(name)
+    assert playbook.name == name
+    for rule in playbook.rules:
+        assert rule.trigger in TRIGGERS[playbook.mode]
+        assert rule.source.seed.split("/")[-1] in SEEDS
+        assert rule.prompts and rule.why
+
+
+def test_user_playbook_file(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    playbook = load_playbook(path)
+    assert playbook.mode is Mode.SALES
+    assert playbook.rules[0].source.cite() == "My notes"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('trigger = "objection"', 'trigger = "objektion"'), "unknown trigger"),
+        (('source = "me"', 'source = "you"'), "not defined in [sources]"),
+        (('mode = "sales"', 'mode = "retail"'), "mode must be one of"),
+        (("max_cards_per_minute = 1", "max_cards_per_minute = 0"), "at least 1"),
+        (('prompts = ["Ask why."]', "prompts = []"), "prompts must be"),
+        (('why = "They objected."', 'why = "x"\ncolour = "red"'), "unknown field(s) colour"),
+        (("[limits]", "[limits"), "not valid TOML"),
+    ],
+)
+def test_bad_playbook_errors_name_the_problem(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(MINIMAL.replace(*change), encoding="utf-8")
+    with pytest.raises(PlaybookError, match="bad.toml") as info:
+        load_playbook(path)
+    assert message in str(info.value)
+
+
+def test_missing_playbook() -> None:
+    with pytest.raises(PlaybookError, match="not found"):
+        load_playbook("no-such-playbook")
+
+
+def _engine(text: str = MINIMAL) -> SuggestionEngine:
+    from assistant.playbook import parse_playbook
+
+    try:
+        import tomllib
+    except ImportError:  # pragma: no cover
+        import tomli as tomllib
+    return SuggestionEngine(parse_playbook(tomllib.loads(text)), scorer=KeywordScorer())
+
+
+def _cards(outputs: list[Signal | Suggestion]) -> list[Suggestion]:
+    return [o for o in outputs if isinstance(o, Suggestion)]
+
+
+def test_engine_emits_card_with_evidence_and_latency_origin() -> None:
+    engine = _engine()
+    outputs = engine.feed(final(CUSTOMER, 0, 2, "Just send me an email.", uid=7))
+    [signal] = [o for o in outputs if isinstance(o, Signal)]
+    [card] = _cards(outputs)
+    assert signal.detector == card.trigger == "objection"
+    assert card.prompt == "Ask why." and card.source == "My notes"
+    assert card.evidence["utterances"][0]["id"] == 7
+    assert card.speech_end_wall == 2 and card.created_wall > 0
+    assert card.at_s == 2
+
+
+def test_cards_per_minute_cap_and_gap() -> None:
+    engine = _engine(MINIMAL.replace("min_gap_s = 0", "min_gap_s = 20"))
+    times = [0, 10, 25, 61, 70]
+    fired = [
+        bool(_cards(engine.feed(final(CUSTOMER, t, t + 1, "Not interested.", uid=i))))
+        for i, t in enumerate(times)
+    ]
+    # 10 s: inside the 20 s gap; 25 s: a second card inside one minute (cap 1);
+    # 61 s: the minute has passed; 70 s: gap again.
+    assert fired == [True, False, False, True, False]
+
+
+def test_trigger_cooldown_and_prompt_rotation() -> None:
+    text = MINIMAL.replace("default_cooldown_s = 0", "default_cooldown_s = 100").replace(
+        'prompts = ["Ask why."]', 'prompts = ["Ask why.", "Just ask."]'
+    )
+    engine = _engine(text)
+    prompts = []
+    for i, t in enumerate([0, 70, 130, 240]):
+        prompts += [
+            c.prompt
+            for c in _cards(engine.feed(final(CUSTOMER, t, t + 1, "Not interested.", uid=i)))
+        ]
+    assert prompts == ["Ask why.", "Just ask.", "Ask why."]
+
+
+def test_repeated_signal_episode_reported_once() -> None:
+    engine = _engine()
+    engine.feed(final(REP, 0, 2, "What is your main goal?", uid=1))
+    from assistant.events import SilenceTick
+
+    signals = []
+    for k in range(40):
+        t = 2 + k * 0.25
+        outs = engine.feed(SilenceTick(now_s=t, silence_s=t - 2, wall=t))
+        signals += [o for o in outs if isinstance(o, Signal)]
+    assert [s.detector for s in signals] == ["dead_air_after_question"]
