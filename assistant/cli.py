@@ -59,6 +59,24 @@ def _add_stream_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="append the session transcript (text, never audio) to DIR/session-*.jsonl",
     )
+    _add_coach_args(p)
+
+
+def _add_coach_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("coaching")
+    g.add_argument(
+        "--playbook",
+        default="sales-call",
+        metavar="NAME|FILE",
+        help="sales-call, coaching-1on1, or a path to your own playbook TOML "
+        "(default: %(default)s)",
+    )
+    g.add_argument("--no-coach", action="store_true", help="captions only: no detectors or cards")
+    g.add_argument(
+        "--signals",
+        action="store_true",
+        help="also print detector signals (always included with --json)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     src = replay.add_mutually_exclusive_group()
     src.add_argument("file", nargs="?", type=Path, help="audio file to replay")
     src.add_argument("--sample", action="store_true", help="replay the bundled sample call")
+    src.add_argument(
+        "--transcript",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="replay a text transcript through the detectors (no audio; "
+        'lines like {"speaker": "rep", "start": 1.0, "end": 2.5, "text": "..."})',
+    )
     pace = replay.add_mutually_exclusive_group()
     pace.add_argument(
         "--realtime",
@@ -172,12 +197,47 @@ def _options(args: argparse.Namespace, realtime: bool) -> SessionOptions:
     )
 
 
-def _printer(args: argparse.Namespace) -> Handler:
+def _handlers(args: argparse.Namespace) -> list[Handler]:
+    """The suggestion engine first (its cards are dispatched like any event), then
+    the printer."""
+    from .events import FinalTranscript, SilenceTick
     from .output import CaptionPrinter, JsonPrinter
 
+    handlers: list[Handler] = []
+    if not args.no_coach:
+        from .playbook import load_playbook
+        from .suggestions import SuggestionEngine
+
+        engine = SuggestionEngine(load_playbook(args.playbook))
+
+        def coach(event):  # type: ignore[no-untyped-def]
+            if isinstance(event, (FinalTranscript, SilenceTick)):
+                return engine.feed(event)
+            return None
+
+        handlers.append(coach)
     if args.json:
-        return JsonPrinter(ticks=args.ticks)
-    return CaptionPrinter(partials=None if not args.no_partials else False)
+        handlers.append(JsonPrinter(ticks=args.ticks))
+    else:
+        handlers.append(
+            CaptionPrinter(partials=None if not args.no_partials else False, signals=args.signals)
+        )
+    return handlers
+
+
+def cmd_replay_transcript(args: argparse.Namespace) -> int:
+    import json
+
+    from .transcript_replay import format_event_text, replay_transcript
+
+    def emit(event: dict) -> None:
+        if args.json:
+            print(json.dumps(event, ensure_ascii=False), flush=True)
+        elif event.get("type") != "Signal" or args.signals:
+            print(format_event_text(event), flush=True)
+
+    replay_transcript(args.transcript, args.playbook, emit)
+    return 0
 
 
 def file_routes(path: Path, realtime: bool, mix: bool) -> list[Route]:
@@ -190,11 +250,13 @@ def file_routes(path: Path, realtime: bool, mix: bool) -> list[Route]:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    if args.transcript is not None:
+        return cmd_replay_transcript(args)
     path = SAMPLE_CALL if args.sample or args.file is None else args.file
     if args.file is None and not args.sample:
         raise TurnaroundError("replay needs a FILE (or --sample for the bundled sample call)")
     routes = file_routes(path, args.realtime, args.mix)
-    session = Session(routes, _options(args, args.realtime), [_printer(args)])
+    session = Session(routes, _options(args, args.realtime), _handlers(args))
     say(f"replaying {path} ({'real time' if args.realtime else 'fast'}); Ctrl-C to stop")
     return session.run()
 
@@ -209,6 +271,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         if args.or_sample and args.mic is None and "no audio input" in str(exc):
             say(f"{exc}: replaying the bundled sample call instead")
             args.file, args.sample, args.realtime, args.mix = None, True, True, False
+            args.transcript = None
             return cmd_replay(args)
         raise
     routes = [Route(MicSource(mic), Speaker.REP if args.remote else Speaker.UNKNOWN)]
@@ -217,7 +280,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         if remote.index == mic.index:
             raise AudioInputError("--remote must be a different input from --mic")
         routes.append(Route(MicSource(remote), Speaker.CUSTOMER))
-    session = Session(routes, _options(args, True), [_printer(args)])
+    session = Session(routes, _options(args, True), _handlers(args))
     names = " + ".join(f"{r.speaker.value}: {r.source.name}" for r in routes)
     say(f"listening to {names}; Ctrl-C to stop")
     return session.run()

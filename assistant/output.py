@@ -10,6 +10,7 @@ from .events import (
     Event,
     FinalTranscript,
     PartialTranscript,
+    Signal,
     SilenceTick,
     Status,
     Suggestion,
@@ -39,9 +40,12 @@ class JsonPrinter:
 class CaptionPrinter:
     """Finals as lines; partials as one self-overwriting line on a terminal."""
 
-    def __init__(self, out: IO[str] = sys.stdout, partials: bool | None = None) -> None:
+    def __init__(
+        self, out: IO[str] = sys.stdout, partials: bool | None = None, signals: bool = False
+    ) -> None:
         self._out = out
         self._partials = out.isatty() if partials is None else partials
+        self._signals = signals
         self._partial_shown = False
 
     def _clear_partial(self) -> None:
@@ -64,8 +68,14 @@ class CaptionPrinter:
         elif isinstance(event, Suggestion):
             self._clear_partial()
             self._out.write(
-                f"[{clock(event.at_s)}]   >>> {event.prompt}\n"
-                f"{'':>20}why: {event.why} ({event.source})\n"
+                f"[{clock(event.at_s)}]  >>> CARD: {event.prompt}\n"
+                f"{'':>13}why: {event.why} ({event.source})\n"
+            )
+        elif isinstance(event, Signal) and self._signals:
+            self._clear_partial()
+            self._out.write(
+                f"[{clock(event.at_s)}]   signal {event.detector} "
+                f"({event.speaker.value}, {event.confidence:.2f})\n"
             )
         elif isinstance(event, Status) and event.state in ("error", "paused"):
             self._clear_partial()

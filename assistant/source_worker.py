@@ -17,6 +17,7 @@ import numpy as np
 
 from .asr import DecodeResult
 from .audio.resample import StreamResampler, select_channel
+from .errors import DeviceLostError
 from .events import Event, RawAudio, Speaker, Status
 from .segmenter import Segmenter, VadConfig
 from .streaming import DecodeRequest, StreamingConfig, StreamingTranscriber
@@ -25,8 +26,11 @@ from .vad import FRAME_S, FRAME_SAMPLES, SileroVad
 # Two seconds of 32 ms blocks: enough to ride out a long decode on a busy machine;
 # beyond that the audio is stale and dropping it is the honest thing to do.
 INBOX_BLOCKS = 64
-# No audio at all for this long from a live device means it is gone.
+# No audio for this long from a live device that was delivering means it is gone.
 DEVICE_STALL_S = 2.0
+# Opening a device can take a second or more (PulseAudio through ALSA measured
+# ~1.2 s here) before the first block; only then does the stall clock start.
+DEVICE_START_S = 10.0
 # Say so when the loop runs this far behind the microphone.
 LAG_WARNING_S = 1.0
 
@@ -154,16 +158,16 @@ class SourceWorker:
 
     def _run(self) -> None:
         last_audio = time.monotonic()
+        seen_audio = False
         while True:
             try:
                 item = self._inbox.get(timeout=FRAME_S)
             except queue.Empty:
                 self._drain_results()
-                if self.realtime and time.monotonic() - last_audio > DEVICE_STALL_S:
-                    from .errors import DeviceLostError
-
+                limit = DEVICE_STALL_S if seen_audio else DEVICE_START_S
+                if self.realtime and time.monotonic() - last_audio > limit:
                     self.error = DeviceLostError(
-                        f"no audio from the {self.speaker.value} input for {DEVICE_STALL_S:.0f} s "
+                        f"no audio from the {self.speaker.value} input for {limit:.0f} s "
                         "(device unplugged or stopped?)"
                     )
                     break
@@ -172,6 +176,7 @@ class SourceWorker:
                 break
             assert isinstance(item, RawAudio)
             last_audio = time.monotonic()
+            seen_audio = True
             self._process(item)
             self._drain_results()
         self._finish()

