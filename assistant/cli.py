@@ -266,18 +266,18 @@ def cmd_live(args: argparse.Namespace) -> int:
     from .audio.mic import MicSource
 
     try:
-        mic = resolve_input(args.mic)
+        mic = MicSource(resolve_input(args.mic))
     except AudioInputError as exc:
-        if args.or_sample and args.mic is None and "no audio input" in str(exc):
+        if args.or_sample and args.mic is None:
             say(f"{exc}: replaying the bundled sample call instead")
             args.file, args.sample, args.realtime, args.mix = None, True, True, False
             args.transcript = None
             return cmd_replay(args)
         raise
-    routes = [Route(MicSource(mic), Speaker.REP if args.remote else Speaker.UNKNOWN)]
+    routes = [Route(mic, Speaker.REP if args.remote else Speaker.UNKNOWN)]
     if args.remote:
         remote = resolve_input(args.remote)
-        if remote.index == mic.index:
+        if remote.index == mic.device.index:
             raise AudioInputError("--remote must be a different input from --mic")
         routes.append(Route(MicSource(remote), Speaker.CUSTOMER))
     session = Session(routes, _options(args, True), _handlers(args))

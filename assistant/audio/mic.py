@@ -33,6 +33,14 @@ class MicSource:
         self._stream: Any = None
         self._on_end: Callable[[Exception | None], None] | None = None
         self._stopping = threading.Event()
+        sd = sounddevice_module()
+        try:
+            # Fail now, before the model loads, if the device cannot do this.
+            sd.check_input_settings(
+                device=device.index, channels=self.channels, samplerate=self.sample_rate_hz
+            )
+        except (sd.PortAudioError, ValueError) as exc:
+            raise AudioInputError(f"cannot open input device {self.name!r}: {exc}") from exc
 
     def start(
         self, sink: Callable[[RawAudio], None], on_end: Callable[[Exception | None], None]
