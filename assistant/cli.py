@@ -240,12 +240,30 @@ def cmd_replay_transcript(args: argparse.Namespace) -> int:
     return 0
 
 
-def file_routes(path: Path, realtime: bool, mix: bool) -> list[Route]:
+def speaker_roles(args: argparse.Namespace) -> tuple[Speaker, Speaker]:
+    """(the user's own voice, the other side): rep and customer on a sales call;
+    manager and rep in a coaching 1:1."""
+    if getattr(args, "no_coach", False):
+        return Speaker.REP, Speaker.CUSTOMER
+    from .detectors.base import Roles
+    from .playbook import load_playbook
+
+    roles = Roles.for_mode(load_playbook(args.playbook).mode)
+    return roles.coached, roles.other
+
+
+def file_routes(
+    path: Path,
+    realtime: bool,
+    mix: bool,
+    roles: tuple[Speaker, Speaker] = (Speaker.REP, Speaker.CUSTOMER),
+) -> list[Route]:
+    """A stereo file is two speakers: left = the user, right = the other side."""
     from .audio.file_source import FileSource
 
     source = FileSource(path, realtime=realtime, channels=1 if mix else None)
     if source.channels == 2:
-        return [Route(source, Speaker.REP, 0), Route(source, Speaker.CUSTOMER, 1)]
+        return [Route(source, roles[0], 0), Route(source, roles[1], 1)]
     return [Route(source, Speaker.UNKNOWN, None)]
 
 
@@ -255,7 +273,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     path = SAMPLE_CALL if args.sample or args.file is None else args.file
     if args.file is None and not args.sample:
         raise TurnaroundError("replay needs a FILE (or --sample for the bundled sample call)")
-    routes = file_routes(path, args.realtime, args.mix)
+    routes = file_routes(path, args.realtime, args.mix, speaker_roles(args))
     session = Session(routes, _options(args, args.realtime), _handlers(args))
     say(f"replaying {path} ({'real time' if args.realtime else 'fast'}); Ctrl-C to stop")
     return session.run()
@@ -274,12 +292,13 @@ def cmd_live(args: argparse.Namespace) -> int:
             args.transcript = None
             return cmd_replay(args)
         raise
-    routes = [Route(mic, Speaker.REP if args.remote else Speaker.UNKNOWN)]
+    own, other = speaker_roles(args)
+    routes = [Route(mic, own if args.remote else Speaker.UNKNOWN)]
     if args.remote:
         remote = resolve_input(args.remote)
         if remote.index == mic.device.index:
             raise AudioInputError("--remote must be a different input from --mic")
-        routes.append(Route(MicSource(remote), Speaker.CUSTOMER))
+        routes.append(Route(MicSource(remote), other))
     session = Session(routes, _options(args, True), _handlers(args))
     names = " + ".join(f"{r.speaker.value}: {r.source.name}" for r in routes)
     say(f"listening to {names}; Ctrl-C to stop")
