@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,9 +58,30 @@ def _add_stream_args(p: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="DIR",
         default=None,
-        help="append the session transcript (text, never audio) to DIR/session-*.jsonl",
+        help="where the session transcript (text and card feedback, never audio) is appended "
+        "as it goes: DIR/session-*.jsonl (default for live and real-time replay: "
+        f"{default_sessions_dir()})",
     )
+    g.add_argument("--no-record", action="store_true", help="do not write a session transcript")
     _add_coach_args(p)
+
+
+def _add_overlay_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("overlay (browser page with captions and cards)")
+    g.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to serve the overlay on (default: %(default)s; any other "
+        "address requires a token)",
+    )
+    g.add_argument("--port", type=int, default=8765, help="overlay port (default: %(default)s)")
+    g.add_argument("--token", help="access token for a non-loopback --host (default: generated)")
+    g.add_argument(
+        "--open",
+        action="store_true",
+        help="open the overlay (a Chromium app window where available)",
+    )
+    g.add_argument("--no-server", action="store_true", help="terminal only: no overlay server")
 
 
 def _add_coach_args(p: argparse.ArgumentParser) -> None:
@@ -118,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with no input device, replay the bundled sample call instead",
     )
     _add_stream_args(live)
+    _add_overlay_args(live)
     _add_model_args(live)
 
     replay = sub.add_parser(
@@ -152,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--mix", action="store_true", help="mix stereo to one 'unknown' speaker")
     _add_stream_args(replay)
+    _add_overlay_args(replay)
     _add_model_args(replay)
     return parser
 
@@ -182,6 +206,66 @@ def cmd_models() -> int:
     return 0
 
 
+def default_sessions_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "turnaround" / "sessions"
+
+
+def _record_dir(args: argparse.Namespace, realtime: bool) -> Path | None:
+    """Live and real-time sessions are recorded unless told not to; a fast replay
+    (an experiment, a benchmark) only when asked."""
+    if args.no_record:
+        return None
+    if args.record is not None:
+        return args.record
+    return default_sessions_dir() if realtime else None
+
+
+def _run_session(routes: list[Route], args: argparse.Namespace, realtime: bool, banner: str) -> int:
+    """Run a session, with the overlay server when it is a real-time one."""
+    session = Session(routes, _options(args, realtime), _handlers(args))
+    server = None
+    if realtime and not args.no_server:
+        from .overlay_http import is_loopback
+        from .server import OverlayServer
+
+        recorder = session.recorder
+
+        def control(action: str) -> None:
+            session.pipeline.pause() if action == "pause" else session.pipeline.resume()
+
+        def feedback(record: dict) -> None:
+            if recorder is not None:
+                recorder.write(record)
+
+        server = OverlayServer(
+            host=args.host, port=args.port, token=args.token,
+            on_control=control, on_feedback=feedback,
+        )  # fmt: skip
+        try:
+            server.start()
+        except OSError as exc:
+            raise TurnaroundError(
+                f"cannot serve the overlay on {args.host}:{args.port} ({exc.strerror or exc}); "
+                "pick another --port, or --no-server"
+            ) from exc
+        server.describe(model=session.decoder.spec.name, devices=[r.source.name for r in routes])
+        session.handlers.append(server.handler)
+        say(f"overlay: {server.url}")
+        if server.token and not is_loopback(args.host):
+            say(f"overlay token (required off this machine): {server.token}")
+        if args.open:
+            from .browser import open_overlay
+
+            open_overlay(server.url)
+    say(banner)
+    try:
+        return session.run()
+    finally:
+        if server is not None:
+            server.stop()
+
+
 def _options(args: argparse.Namespace, realtime: bool) -> SessionOptions:
     if args.end_silence <= 0.05:
         raise TurnaroundError("--end-silence must be more than 0.05 s")
@@ -189,7 +273,7 @@ def _options(args: argparse.Namespace, realtime: bool) -> SessionOptions:
         model=args.model,
         model_dir=args.model_dir,
         cpu_threads=args.threads,
-        record_dir=args.record,
+        record_dir=_record_dir(args, realtime),
         pipeline=PipelineConfig(
             vad=VadConfig(end_silence_s=args.end_silence),
             streaming=StreamingConfig(partials=realtime and not args.no_partials),
@@ -274,9 +358,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.file is None and not args.sample:
         raise TurnaroundError("replay needs a FILE (or --sample for the bundled sample call)")
     routes = file_routes(path, args.realtime, args.mix, speaker_roles(args))
-    session = Session(routes, _options(args, args.realtime), _handlers(args))
-    say(f"replaying {path} ({'real time' if args.realtime else 'fast'}); Ctrl-C to stop")
-    return session.run()
+    banner = f"replaying {path} ({'real time' if args.realtime else 'fast'}); Ctrl-C to stop"
+    return _run_session(routes, args, args.realtime, banner)
 
 
 def cmd_live(args: argparse.Namespace) -> int:
@@ -299,10 +382,8 @@ def cmd_live(args: argparse.Namespace) -> int:
         if remote.index == mic.device.index:
             raise AudioInputError("--remote must be a different input from --mic")
         routes.append(Route(MicSource(remote), other))
-    session = Session(routes, _options(args, True), _handlers(args))
     names = " + ".join(f"{r.speaker.value}: {r.source.name}" for r in routes)
-    say(f"listening to {names}; Ctrl-C to stop")
-    return session.run()
+    return _run_session(routes, args, True, f"listening to {names}; Ctrl-C to stop")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -18,6 +19,9 @@ class TranscriptRecorder:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Line-buffered text file: each record is flushed when its newline is written.
         self._fh: IO[str] | None = path.open("a", encoding="utf-8", buffering=1)
+        # Overlay feedback arrives on the server's callback thread, transcripts on
+        # the session thread: one line at a time, never interleaved.
+        self._lock = threading.Lock()
 
     @classmethod
     def in_dir(cls, directory: Path) -> TranscriptRecorder:
@@ -25,6 +29,10 @@ class TranscriptRecorder:
         return cls(directory / f"session-{stamp}.jsonl")
 
     def write(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._write(record)
+
+    def _write(self, record: dict[str, Any]) -> None:
         if self._fh is None:
             return
         try:
@@ -46,4 +54,5 @@ class TranscriptRecorder:
             self._fh = None
 
     def close(self) -> None:
-        self._close()
+        with self._lock:
+            self._close()

@@ -1,0 +1,205 @@
+// Turnaround overlay: wires the connection to the card stack, captions, meters and
+// the developer view. Protocol v1 is documented in docs/overlay.md.
+
+import { Captions } from "./captions.js";
+import { CardStack } from "./cards.js";
+import { Connection } from "./connection.js";
+import { DevView } from "./devview.js";
+import { Meters } from "./meters.js";
+import { pipSupported, popOut } from "./pip.js";
+import { afterPaint } from "./util.js";
+
+// The silence timer is redrawn this often between server messages.
+const TICK_MS = 250;
+// How long a notice (an error from the server, a failed pop out) stays up.
+const NOTICE_MS = 4000;
+
+const $ = (id) => document.getElementById(id);
+const app = $("app");
+const ui = {
+  conn: $("conn"),
+  connText: $("conn-text"),
+  pause: $("btn-pause"),
+  cc: $("btn-cc"),
+  dev: $("btn-dev"),
+  pip: $("btn-pip"),
+  captions: $("captions"),
+  devView: $("dev"),
+  notice: $("notice"),
+};
+
+const prefs = {
+  get(key, fallback) {
+    try {
+      const value = localStorage.getItem(`turnaround.${key}`);
+      return value === null ? fallback : value === "1";
+    } catch {
+      return fallback;
+    }
+  },
+  set(key, on) {
+    try {
+      localStorage.setItem(`turnaround.${key}`, on ? "1" : "0");
+    } catch {
+      // storage disabled: the toggle still works for this page
+    }
+  },
+};
+
+let pipelineState = "starting";
+let noticeTimer = null;
+
+const connection = new Connection({ onMessage, onState });
+const cards = new CardStack($("cards"), {
+  onFeedback: (id, action) => connection.send({ type: "feedback", card: id, action }),
+});
+const captions = new Captions(ui.captions);
+const meters = new Meters({ talk: $("talk"), silence: $("silence"), monologue: $("monologue") });
+const devView = new DevView(ui.devView);
+
+function notice(text) {
+  ui.notice.textContent = text;
+  ui.notice.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => {
+    ui.notice.hidden = true;
+  }, NOTICE_MS);
+}
+
+/** Tell the server when a live card or final caption is on screen (latency). */
+function ackRendered(node, id, kind, lat, receivedAt) {
+  afterPaint(node, () => {
+    const renderMs = performance.now() - receivedAt;
+    connection.send({ type: "rendered", id, render_ms: Math.round(renderMs * 100) / 100 });
+    devView.record(kind, lat, renderMs);
+  });
+}
+
+function onMessage(msg, receivedAt) {
+  switch (msg.type) {
+    case "snapshot":
+      captions.reset(msg.captions || []);
+      cards.reset(msg.cards || []);
+      meters.update(msg.metrics);
+      setStatus(msg.status || {});
+      break;
+    case "caption": {
+      const node = captions.add(msg);
+      if (msg.final) ackRendered(node, msg.id, "caption", msg.lat, receivedAt);
+      break;
+    }
+    case "card": {
+      const node = cards.add(msg);
+      if (node) ackRendered(node, msg.id, "card", msg.lat, receivedAt);
+      break;
+    }
+    case "card_closed":
+      cards.remove(msg.id, msg.reason);
+      break;
+    case "metrics":
+      meters.update(msg);
+      devView.setLag(msg.lag);
+      break;
+    case "status":
+      setStatus(msg);
+      break;
+    case "error":
+      notice(`Server: ${msg.message}`);
+      break;
+    default:
+      break; // "ack" and anything newer: nothing to show
+  }
+}
+
+const STATE_TEXT = {
+  starting: "Starting…",
+  listening: "Live",
+  paused: "Paused",
+  stopped: "Call ended",
+  error: "Error",
+};
+
+function setStatus(status) {
+  pipelineState = status.state || pipelineState;
+  ui.conn.dataset.state = pipelineState;
+  ui.connText.textContent = STATE_TEXT[pipelineState] || pipelineState;
+  ui.conn.title = [status.model, ...(status.devices || []), status.detail].filter(Boolean).join(" · ");
+  ui.pause.textContent = pipelineState === "paused" ? "Resume" : "Pause";
+  ui.pause.title = pipelineState === "paused" ? "Resume listening (P)" : "Pause listening (P)";
+  meters.setRunning(pipelineState === "listening");
+  devView.setStatus(status);
+}
+
+function onState(state, info) {
+  if (state === "open") return; // the snapshot sets the real state
+  meters.setRunning(false);
+  ui.conn.dataset.state = state === "refused" ? "refused" : "offline";
+  if (state === "connecting") ui.connText.textContent = "Connecting…";
+  if (state === "retrying") {
+    ui.connText.textContent = `Reconnecting in ${Math.ceil(info.delay / 1000)}s`;
+  }
+  if (state === "refused") {
+    ui.connText.textContent = "Refused";
+    notice("Wrong or missing token: open the link that turnaround printed.");
+  }
+}
+
+function togglePause() {
+  const action = pipelineState === "paused" ? "resume" : "pause";
+  if (!connection.send({ type: "control", action })) notice("Not connected");
+}
+
+function setPressed(button, on) {
+  button.setAttribute("aria-pressed", on ? "true" : "false");
+}
+
+function toggleCaptions(force) {
+  const on = force ?? ui.captions.hidden;
+  ui.captions.hidden = !on;
+  setPressed(ui.cc, on);
+  prefs.set("captions", on);
+}
+
+function toggleDev(force) {
+  const on = force ?? ui.devView.hidden;
+  ui.devView.hidden = !on;
+  setPressed(ui.dev, on);
+  prefs.set("dev", on);
+  devView.render();
+}
+
+async function togglePip() {
+  try {
+    await popOut(app, { onKeydown, placeholder: $("popped") });
+  } catch (err) {
+    notice(err.message || String(err));
+  }
+}
+
+function onKeydown(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+  const top = cards.top();
+  const key = event.key.toLowerCase();
+  if ((key === "d" || key === "escape") && top) cards.feedback(top.dataset.id, "dismiss");
+  else if (key === "h" && top) cards.feedback(top.dataset.id, "helpful");
+  else if (key === "c") toggleCaptions();
+  else if (key === "l") toggleDev();
+  else if (key === "p") togglePause();
+  else if (key === "o") togglePip();
+  else return;
+  event.preventDefault();
+}
+
+ui.pause.addEventListener("click", togglePause);
+ui.cc.addEventListener("click", () => toggleCaptions());
+ui.dev.addEventListener("click", () => toggleDev());
+ui.pip.addEventListener("click", togglePip);
+document.addEventListener("keydown", onKeydown);
+if (!pipSupported()) {
+  ui.pip.disabled = true;
+  ui.pip.title = "Pop out needs Chrome or Edge 116 or newer";
+}
+toggleCaptions(prefs.get("captions", true));
+toggleDev(prefs.get("dev", false));
+setInterval(() => meters.tick(), TICK_MS);
+connection.connect();
