@@ -53,3 +53,18 @@ def open_overlay(url: str) -> None:
         except OSError:
             pass
     webbrowser.open(url)
+
+
+# Headless Chromium on a machine with no network but loopback (tests, benchmarks).
+# RECIPES.md: without the background-networking flags Chromium floods the closed
+# network with refused connections; --disable-gpu because there is none.
+HEADLESS_CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]

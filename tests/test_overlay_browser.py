@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from assistant.browser import HEADLESS_CHROMIUM_ARGS
 from assistant.events import FinalTranscript, PartialTranscript, SilenceTick, Speaker, Status
 from assistant.events import Suggestion as SuggestionEvent
 from assistant.server import OverlayServer
@@ -30,18 +31,7 @@ from assistant.server import OverlayServer
 from .conftest import REPO, SAMPLE_CALL
 
 CHROMIUM = Path("/usr/bin/chromium")
-# RECIPES.md: without the background-networking flags Chromium floods the closed
-# network with refused connections; a fresh profile comes from Playwright's launch().
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_ARGS = HEADLESS_CHROMIUM_ARGS
 ARTIFACTS = REPO / "test-artifacts"
 VIEWPORT = {"width": 360, "height": 480}
 # Generous waits for a loaded 2-core CI machine (ms, Playwright's unit).
