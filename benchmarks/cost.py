@@ -1,0 +1,234 @@
+"""Cost: model load and warm-up, CPU in silence, and whether anything grows with the
+length of a call (a long replay at fast speed: decode time, detector time and
+memory must stay flat from the first minutes to the last).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.events import Event, FinalTranscript, SpeechEnded
+
+from .common import RATE_HZ, ResourceSampler, Results, percentiles, say, write_wav
+from .end_to_end import make_session, run_sessions
+
+# Faint noise rather than digital zeros: a real line is never exactly silent.
+SILENCE_NOISE_RMS = 1e-3
+PHASES = 5  # the long replay is judged first fifth vs last fifth
+# Long-call pace: finals-only decoding costs ~0.075 s per audio second here
+# (end-to-end run), so 10x keeps the decoder ~75 % busy: fast, yet never behind.
+LONG_CALL_SPEED = 10.0
+
+
+def load_model(model: str, results: Results, prefix: str = "cost") -> Any:
+    from assistant.asr import WhisperDecoder
+    from assistant.models import resolve_model
+
+    before = _rss()
+    decoder = WhisperDecoder(resolve_model(model), cpu_threads=2)
+    decoder.warm_up()
+    results.metric(f"{prefix}.model_load_s", decoder.load_s, "s")
+    results.metric(f"{prefix}.model_warmup_s", decoder.warmup_s, "s")
+    results.metric(f"{prefix}.model_rss_mb", _rss() - before, "MB")
+    say(
+        f"model {model}: load {decoder.load_s:.2f} s, warm-up {decoder.warmup_s:.2f} s, "
+        f"+{_rss() - before:.0f} MB"
+    )
+    return decoder
+
+
+def _rss() -> float:
+    from .common import rss_mb
+
+    return rss_mb()
+
+
+def silence(decoder: Any, seconds: float, playbook: Any, results: Results) -> dict[str, Any]:
+    """A two-channel call where nobody speaks, in real time, coach attached."""
+    rng = np.random.default_rng(0)
+    audio = (rng.standard_normal((int(seconds * RATE_HZ), 2)) * SILENCE_NOISE_RMS).astype(
+        np.float32
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_wav(Path(tmp) / "silence.wav", audio)
+        session = make_session(path, decoder, realtime=True, partials=True, playbook=playbook)
+        with ResourceSampler() as sampler:
+            run_sessions([session])
+    share = sampler.cpu_share()
+    results.metric("cost.cpu_share_silence", share * 100, "% of 2 cores", budget="near 0")
+    say(f"cost: silence: CPU {share * 100:.1f}% of 2 cores over {seconds:.0f} s")
+    return {
+        "seconds": seconds,
+        "cpu_share": round(share, 4),
+        "finals": len(session.of(FinalTranscript)),
+        "cpu_by_thread": sampler.cpu_by_thread(),
+    }
+
+
+def long_call_in_child(minutes: float, model: str, results: Results) -> dict[str, Any]:
+    """:func:`long_call` in a fresh process, so its memory figures are one call's
+    (model, pipeline, engine) and not this benchmark's (four decoders after the
+    scaling section, plot data, Chromium's driver)."""
+    import json
+    import subprocess
+    import sys
+
+    from .common import REPO
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.cost", "--minutes", str(minutes), "--model", model],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=3600,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"long-call child process failed (exit {proc.returncode})")
+    doc = json.loads(proc.stdout)
+    results.metrics.update(doc["metrics"])
+    return doc["section"]
+
+
+def long_call(
+    decoder: Any, call: np.ndarray, minutes: float, playbook: Any, results: Results
+) -> dict[str, Any]:
+    """The sample call repeated to ``minutes``, replayed as fast as possible."""
+    seconds = minutes * 60
+    reps = int(np.ceil(seconds * RATE_HZ / len(call)))
+    audio = np.tile(call, (reps, 1))[: int(seconds * RATE_HZ)]
+    say(
+        f"call length: replaying {minutes:g} min ({reps} x the sample call) "
+        f"at {LONG_CALL_SPEED:g}x real time"
+    )
+    engine_ms: list[tuple[float, float]] = []  # (stream time, ms per final)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_wav(Path(tmp) / "long_call.wav", audio)
+        del audio  # the replay streams from disk, as a real long file would
+        session = make_session(
+            path, decoder, realtime=False, partials=False, playbook=None, speed=LONG_CALL_SPEED
+        )
+        engine = _TimedEngine(playbook, engine_ms)
+        session.session.handlers.insert(0, engine)
+        with ResourceSampler(interval_s=0.5) as sampler:
+            run = run_sessions([session])
+    finals = [f for f in session.of(FinalTranscript)]
+    decodes = [t for kind, _, t in session.session.pipeline.asr.decode_times if kind == "final"]
+    timeline = sampler.timeline(run["started"])
+    rss = timeline["rss_mb"]
+    phases = []
+    for i in range(PHASES):
+        lo, hi = i * seconds / PHASES, (i + 1) * seconds / PHASES
+        d = decodes[i * len(decodes) // PHASES : (i + 1) * len(decodes) // PHASES]
+        e = [ms for t, ms in engine_ms if lo <= t < hi]
+        q = [f.latency_s for f in finals if lo <= f.end_s < hi]
+        r = rss[i * len(rss) // PHASES : (i + 1) * len(rss) // PHASES]
+        phases.append(
+            {
+                "from_min": round(lo / 60, 1),
+                "decode_ms_p50": _median_ms(d, 1000),
+                "engine_ms_p50": _median_ms(e, 1),
+                "final_latency_ms_p50": _median_ms(q, 1000),
+                "rss_mb_max": round(max(r), 1) if r else None,
+            }
+        )
+    first, last = phases[0], phases[-1]
+    out = {
+        "minutes": minutes,
+        "wall_s": round(run["wall_s"], 1),
+        "wall_per_audio_s": round(run["wall_s"] / seconds, 4),
+        "speed": LONG_CALL_SPEED,
+        "finals": len(finals),
+        "speech_ended": len(session.of(SpeechEnded)),
+        "phases": phases,
+        "final_latency_s": percentiles(f.latency_s for f in finals),
+        "peak_rss_mb": round(sampler.peak_rss_mb, 1),
+        "steady_rss_mb": round(statistics.median(rss[len(rss) // 2 :]), 1) if rss else None,
+        "resources": timeline,
+    }
+    results.metric(
+        "call_length.decode_growth",
+        _ratio(last["decode_ms_p50"], first["decode_ms_p50"]),
+        "last/first",
+        kind="normalized",
+    )
+    results.metric(
+        "call_length.engine_growth",
+        _ratio(last["engine_ms_p50"], first["engine_ms_p50"]),
+        "last/first",
+        kind="normalized",
+    )
+    if first["rss_mb_max"] and last["rss_mb_max"]:
+        results.metric("call_length.rss_growth_mb", last["rss_mb_max"] - first["rss_mb_max"], "MB")
+    results.metric(
+        "call_length.latency_growth",
+        _ratio(last["final_latency_ms_p50"], first["final_latency_ms_p50"]),
+        "last/first",
+        kind="normalized",
+    )
+    results.metric("cost.steady_rss_mb", out["steady_rss_mb"], "MB", budget="<= 400")
+    say(
+        f"call length: {minutes:g} min in {run['wall_s']:.0f} s; "
+        f"decode p50 {first['decode_ms_p50']}"
+        f" -> {last['decode_ms_p50']} ms, engine {first['engine_ms_p50']} -> "
+        f"{last['engine_ms_p50']} ms, RSS {first['rss_mb_max']} -> {last['rss_mb_max']} MB"
+    )
+    return out
+
+
+class _TimedEngine:
+    """The suggestion engine as a session handler, timing each final it handles."""
+
+    def __init__(self, playbook: Any, out: list[tuple[float, float]]) -> None:
+        from assistant.suggestions import SuggestionEngine
+
+        self._engine = SuggestionEngine(playbook)
+        self._out = out
+
+    def __call__(self, event: Event) -> Any:
+        started = time.perf_counter()
+        produced = self._engine.feed(event)
+        if isinstance(event, FinalTranscript):
+            self._out.append((event.end_s, (time.perf_counter() - started) * 1000))
+        return produced
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Child process entry: one long call, JSON on stdout, progress on stderr."""
+    import argparse
+    import json
+
+    from assistant.audio.file_source import decode_file
+
+    from .common import SAMPLE_CALL
+    from .end_to_end import unthrottled
+
+    parser = argparse.ArgumentParser(description="the long-call replay, in its own process")
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--model", default="tiny.en")
+    args = parser.parse_args(argv)
+    results = Results()
+    decoder = load_model(args.model, Results())
+    section = long_call(decoder, decode_file(SAMPLE_CALL, 2), args.minutes, unthrottled(), results)
+    print(json.dumps({"section": section, "metrics": results.metrics}), flush=True)
+    # Skip interpreter teardown: a daemon decoder thread torn down mid-call aborts
+    # the process ("terminate called without an active exception").
+    os._exit(0)
+
+
+def _median_ms(values: list[float], scale: float) -> float | None:
+    return round(statistics.median(values) * scale, 3) if values else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 4) if a is not None and b else None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""PNG plots of one run (matplotlib, headless): latency per stage, latency against
+utterance length, CPU and RSS over time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+BUDGET_FINAL_S = 0.7
+BUDGET_CARD_S = 0.8
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on CI or a server
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def write_all(doc: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Every plot the data allows; returns the files written."""
+    written = []
+    for fn in (latency_by_stage, latency_vs_length, resources):
+        path = fn(doc, out_dir)
+        if path is not None:
+            written.append(path)
+    return written
+
+
+def latency_by_stage(doc: dict[str, Any], out_dir: Path) -> Path | None:
+    series = doc.get("series", {})
+    groups = [
+        ("final\n(true end)", series.get("final_true_s")),
+        ("final\n(VAD end)", series.get("final_vad_s")),
+        ("suggestion", series.get("suggestion_true_s")),
+        ("caption\npainted", series.get("caption_true_s")),
+        ("card\npainted", series.get("card_true_s")),
+        ("naive 2 s\nwindows", series.get("naive_final_s")),
+    ]
+    groups = [(label, data) for label, data in groups if data]
+    if not groups:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.boxplot([d for _, d in groups], whis=(5, 95), showfliers=False)
+    for i, (_, data) in enumerate(groups, 1):
+        ax.scatter([i] * len(data), data, s=10, alpha=0.5, color="tab:blue")
+    ax.set_xticks(range(1, len(groups) + 1), [label for label, _ in groups])
+    ax.axhline(BUDGET_FINAL_S, color="tab:orange", ls="--", lw=1, label="budget: final p95 0.7 s")
+    ax.axhline(BUDGET_CARD_S, color="tab:red", ls=":", lw=1, label="budget: card p95 0.8 s")
+    ax.set_ylabel("seconds after the end of speech")
+    ax.set_title("Latency per stage (box: p25-p75, whiskers p5-p95)")
+    ax.legend(loc="upper left", fontsize=8)
+    return _save(fig, plt, out_dir / "latency_by_stage.png")
+
+
+def latency_vs_length(doc: dict[str, Any], out_dir: Path) -> Path | None:
+    rows = (doc.get("sections", {}).get("stages", {}).get("decode") or {}).get("rows")
+    by_length = doc.get("series", {}).get("by_length")
+    if not rows and not by_length:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    if rows:
+        x = [r["utterance_s"] for r in rows]
+        ax.plot(x, [r["final_s"] for r in rows], "o-", label="final decode")
+        ax.plot(x, [r["partial_s"] for r in rows], "s-", label="partial decode (last 8 s)")
+        if all("transcribe_s" in r for r in rows):
+            ax.plot(x, [r["transcribe_s"] for r in rows], "^--", label="transcribe() (30 s pad)")
+    if by_length:
+        ax.scatter(
+            [a for a, _ in by_length],
+            [b for _, b in by_length],
+            s=14,
+            color="tab:gray",
+            label="end to end: VAD end -> final",
+        )
+    ax.set_xlabel("utterance length (s)")
+    ax.set_ylabel("seconds")
+    ax.set_title("Latency and decode time vs utterance length")
+    ax.legend(fontsize=8)
+    return _save(fig, plt, out_dir / "latency_vs_length.png")
+
+
+def resources(doc: dict[str, Any], out_dir: Path) -> Path | None:
+    series = doc.get("series", {})
+    panels = [(k, series.get(k)) for k in ("resources_e2e", "resources_long_call")]
+    panels = [(k, v) for k, v in panels if v and v.get("t_s")]
+    if not panels:
+        return None
+    plt = _plt()
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 3.2 * len(panels)), squeeze=False)
+    titles = {"resources_e2e": "real-time replay", "resources_long_call": "long call, fast replay"}
+    for ax, (key, data) in zip(axes[:, 0], panels, strict=True):
+        ax.plot(data["t_s"], data["cpu_pct"], color="tab:blue", lw=1)
+        ax.set_ylabel("CPU, % of 2 cores", color="tab:blue")
+        ax.set_ylim(bottom=0)
+        ax2 = ax.twinx()
+        ax2.plot(data["t_s"], data["rss_mb"], color="tab:green", lw=1.5)
+        ax2.set_ylabel("RSS (MB)", color="tab:green")
+        ax2.set_ylim(bottom=0)
+        ax.set_title(f"CPU and memory over time: {titles[key]}")
+        ax.set_xlabel("seconds")
+    return _save(fig, plt, out_dir / "cpu_rss_over_time.png")
+
+
+def _save(fig: Any, plt: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,318 @@
+"""The markdown summary of one run, and the budget check (DEVELOPERS.md), both made
+from the run's JSON so an old result can be re-rendered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Budget (DEVELOPERS.md, 2-core CPU, tiny.en). "Near 0 %" in silence is read as at
+# most 5 % of 2 cores: a VAD on two live streams costs ~1 % by itself.
+SILENCE_NEAR_ZERO_PCT = 5.0
+
+
+def _get(d: Any, *keys: str) -> Any:
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def _s(x: float | None, digits: int = 2) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def _ms(x: float | None) -> str:
+    return "n/a" if x is None else f"{x * 1000:.0f} ms"
+
+
+def budget(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per budget line: what was measured, against what, and pass/fail."""
+    s = doc.get("sections", {})
+    e2e = s.get("end_to_end", {})
+    rows: list[dict[str, Any]] = []
+
+    def row(what: str, limit: str, value: float | None, ok: bool | None, shown: str) -> None:
+        rows.append({"figure": what, "budget": limit, "measured": shown, "value": value, "ok": ok})
+
+    p95 = _get(e2e, "final_true_s", "p95")
+    row(
+        "end of speech -> final text, p95 (true end)",
+        "<= 0.7 s",
+        p95,
+        None if p95 is None else p95 <= 0.7,
+        f"{_s(p95)} s (VAD end: {_s(_get(e2e, 'final_vad_s', 'p95'))} s)",
+    )
+    card = _get(e2e, "rendered_card_true_s", "p95")
+    caption = _get(e2e, "rendered_caption_true_s", "p95")
+    n_cards = _get(e2e, "rendered_card_true_s", "n") or 0
+    row(
+        "end of speech -> card visible in Chromium, p95",
+        "<= 0.8 s",
+        card,
+        None if card is None else card <= 0.8,
+        f"{_s(card)} s over {n_cards} card(s); final captions {_s(caption)} s",
+    )
+    gap = _get(e2e, "partials", "interval_s", "p95")
+    row(
+        "partial caption interval while speaking, p95",
+        "<= 0.5 s",
+        gap,
+        None if gap is None else gap <= 0.5,
+        f"{_s(gap)} s (p50 {_s(_get(e2e, 'partials', 'interval_s', 'p50'))} s, first caption "
+        f"{_s(_get(e2e, 'partials', 'speech_start_to_first_s', 'p50'))} s after speech starts)",
+    )
+    speaking = e2e.get("cpu_share_speaking")
+    jfk = _get(s, "accuracy", "jfk", "cpu_share")
+    worst = max([x for x in (speaking, jfk) if x is not None], default=None)
+    row(
+        "CPU while someone speaks",
+        "<= 35 % of 2 cores",
+        None if worst is None else worst * 100,
+        None if worst is None else worst <= 0.35,
+        f"{_s(None if speaking is None else speaking * 100, 1)} % (sample call), "
+        f"{_s(None if jfk is None else jfk * 100, 1)} % (jfk monologue)",
+    )
+    silent = _get(s, "cost", "silence", "cpu_share")
+    row(
+        "CPU in silence",
+        f"near 0 (<= {SILENCE_NEAR_ZERO_PCT:g} %)",
+        None if silent is None else silent * 100,
+        None if silent is None else silent * 100 <= SILENCE_NEAR_ZERO_PCT,
+        f"{_s(None if silent is None else silent * 100, 1)} %",
+    )
+    peaks = [
+        x
+        for x in (e2e.get("peak_rss_mb"), _get(s, "cost", "long_call", "peak_rss_mb"))
+        if x is not None
+    ]
+    peak = max(peaks) if peaks else None
+    row(
+        "RSS (one call, peak)",
+        "<= 400 MB",
+        peak,
+        None if peak is None else peak <= 400,
+        f"{_s(peak, 0)} MB (steady {_s(_get(s, 'cost', 'long_call', 'steady_rss_mb'), 0)} MB)",
+    )
+    lag = _get(e2e, "lag", "audio_lag_s", "max")
+    dropped_audio = e2e.get("dropped_audio_s")
+    lost = (e2e.get("lines", 0) or 0) - (e2e.get("lines_matched", 0) or 0)
+    ok = None if lag is None else (lag < 1.0 and not dropped_audio and lost == 0)
+    row(
+        "never behind real time; finals never dropped",
+        "bounded",
+        lag,
+        ok,
+        f"audio lag max {_ms(lag)}, audio dropped {_s(dropped_audio)} s, lines without a final "
+        f"{lost}, partials dropped {e2e.get('dropped_partials')}",
+    )
+    return rows
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    meta, s = doc.get("meta", {}), doc.get("sections", {})
+    out = [
+        f"# Turnaround benchmark ({meta.get('mode', '?')} run)",
+        "",
+        f"{meta.get('started', '')} · {meta.get('cpu', '?')} · {meta.get('cores', '?')} cores · "
+        f"model {meta.get('model')} · commit {meta.get('commit', '?')} · load average "
+        f"{meta.get('loadavg_start', '?')} -> {meta.get('loadavg_end', '?')} · "
+        f"{meta.get('wall_s', '?')} s",
+        "",
+        "## Budget (DEVELOPERS.md)",
+        "",
+        "| figure | budget | measured | |",
+        "|---|---|---|---|",
+    ]
+    for r in doc.get("budget", []):
+        mark = {True: "ok", False: "**over**", None: "n/a"}[r["ok"]]
+        out.append(f"| {r['figure']} | {r['budget']} | {r['measured']} | {mark} |")
+    e2e = s.get("end_to_end")
+    if e2e:
+        out += [
+            "",
+            f"## End to end ({e2e.get('audio_s')} s of the sample call, real time, "
+            f"{e2e.get('streams', 1)} stream)",
+            "",
+            "| from end of speech (true end) to | p50 | p95 | max | n |",
+            "|---|---|---|---|---|",
+        ]
+        for label, key in (
+            ("final text", "final_true_s"),
+            ("final text (from the VAD's end)", "final_vad_s"),
+            ("suggestion", "suggestion_true_s"),
+            ("final caption painted in Chromium", "rendered_caption_true_s"),
+            ("card painted in Chromium", "rendered_card_true_s"),
+        ):
+            p = e2e.get(key) or {}
+            out.append(
+                f"| {label} | {_ms(p.get('p50'))} | {_ms(p.get('p95'))} | "
+                f"{_ms(p.get('max'))} | {p.get('n', 0)} |"
+            )
+        part = e2e.get("partials", {})
+        out += [
+            "",
+            f"Partial captions: every {_ms(_get(part, 'interval_s', 'p50'))} (p50), "
+            f"{_ms(_get(part, 'interval_s', 'p95'))} (p95) while speaking; first caption "
+            f"{_ms(_get(part, 'speech_start_to_first_s', 'p50'))} after speech starts. "
+            f"Decoder busy {_s(e2e.get('decoder_busy_per_audio_s'))} s per audio second "
+            f"(partials {_get(e2e, 'decoder_busy_s_by_kind', 'partial')} s, finals "
+            f"{_get(e2e, 'decoder_busy_s_by_kind', 'final')} s); CPU "
+            f"{_s(e2e.get('cpu_share', 0) * 100, 1)} % of 2 cores; audio lag max "
+            f"{_ms(_get(e2e, 'lag', 'audio_lag_s', 'max'))}.",
+            "",
+            "CPU seconds by thread: "
+            + ", ".join(f"{k} {v:g}" for k, v in (e2e.get("cpu_by_thread") or {}).items()),
+        ]
+    out += _baselines(s.get("baselines"))
+    out += _stages(s.get("stages"))
+    out += _accuracy(s.get("accuracy"))
+    out += _scaling(s.get("scaling"), s.get("cost"))
+    if doc.get("skipped"):
+        out += ["", "## Skipped", ""]
+        out += [f"- {k}: {v}" for k, v in doc["skipped"].items()]
+    return "\n".join(out) + "\n"
+
+
+def _baselines(b: dict[str, Any] | None) -> list[str]:
+    if not b:
+        return []
+    r, off, naive = b.get("ratios", {}), b.get("offline", {}), b.get("naive", {})
+    return [
+        "",
+        "## Against baselines (same run, same model)",
+        "",
+        "| | speech end -> text p50 / p95 | CPU s per audio s | WER (sample call) |",
+        "|---|---|---|---|",
+        f"| Turnaround (streaming) | {_ms(_get(b, 'ours', 'final_p50'))} / "
+        f"{_ms(_get(b, 'ours', 'final_p95'))} | {_s(_get(b, 'ours', 'cpu_s_per_audio_s'), 3)} | "
+        f"{_s(_get(b, 'ours', 'wer'), 3)} |",
+        f"| naive 2 s windows | {_ms(_get(naive, 'final_true_s', 'p50'))} / "
+        f"{_ms(_get(naive, 'final_true_s', 'p95'))} | {_s(naive.get('cpu_s_per_audio_s'), 3)} | "
+        f"{_s(naive.get('wer'), 3)} |",
+        f"| offline whole file | - | {_s(off.get('cpu_s_per_audio_s'), 3)} | "
+        f"{_s(off.get('wer'), 3)} |",
+        "",
+        f"Ratios: latency p50 {_s(r.get('final_p50_vs_naive'))}x and p95 "
+        f"{_s(r.get('final_p95_vs_naive'))}x the naive loop's; CPU {_s(r.get('cpu_vs_offline'))}x "
+        f"offline's and {_s(r.get('cpu_vs_naive'))}x the naive loop's.",
+    ]
+
+
+def _stages(st: dict[str, Any] | None) -> list[str]:
+    if not st:
+        return []
+    out = ["", "## Per stage", ""]
+    rv = st.get("resample_vad")
+    if rv:
+        out.append(
+            f"Resampling 48 kHz -> 16 kHz: {rv['resample_48k_ms_per_audio_s']} ms per audio "
+            f"second; Silero VAD + segmenter: {rv['vad_segmenter_ms_per_audio_s']} ms per "
+            "audio second (one stream)."
+        )
+    dec = st.get("decode")
+    if dec:
+        out += [
+            "",
+            "| utterance | final decode | partial decode (audio) | transcribe() |",
+            "|---|---|---|---|",
+        ]
+        for r in dec["rows"]:
+            out.append(
+                f"| {r['utterance_s']:g} s | {_ms(r['final_s'])} | {_ms(r['partial_s'])} "
+                f"({r['partial_audio_s']:g} s) | {_ms(r.get('transcribe_s'))} |"
+            )
+    det = st.get("detectors")
+    if det:
+        out += [
+            "",
+            f"Detectors: {_s(_get(det, 'all_detectors_ms', 'p50'), 3)} ms per final (p50, "
+            f"state update with sentiment {_s(_get(det, 'state_update_ms', 'p50'), 3)} ms); whole "
+            f"engine on the AMI meeting: {_get(det, 'ami_engine_ms_per_final') or 'n/a'} "
+            "ms per final.",
+        ]
+    fan = st.get("fanout")
+    if fan:
+        out += [
+            "",
+            "| websocket pages | caption at every page p50 | p95 | delivered |",
+            "|---|---|---|---|",
+        ]
+        for r in fan["rows"]:
+            out.append(
+                f"| {r['clients']} | {_ms(_get(r, 'last_client_s', 'p50'))} | "
+                f"{_ms(_get(r, 'last_client_s', 'p95'))} | {r['delivered']}/{r['expected']} |"
+            )
+    return out
+
+
+def _accuracy(acc: dict[str, Any] | None) -> list[str]:
+    if not acc:
+        return []
+    out = [
+        "",
+        "## Accuracy on real recordings (WER)",
+        "",
+        "| recording | streaming | offline | streaming vs offline | final p95 (true / VAD end) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in acc.items():
+        if name == "pooled":
+            continue
+        out.append(
+            f"| {name} | {r['stream_vs_ref']['wer']:.3f} | {r['offline_vs_ref']['wer']:.3f} | "
+            f"{r['stream_vs_offline']['wer']:.3f} | {_ms(_get(r, 'final_true_s', 'p95'))} / "
+            f"{_ms(_get(r, 'final_vad_s', 'p95'))} |"
+        )
+    p = acc.get("pooled", {})
+    out.append(
+        f"| all (pooled) | {_s(p.get('stream'), 3)} | {_s(p.get('offline'), 3)} | "
+        f"{_s(p.get('stream_vs_offline'), 3)} | |"
+    )
+    return out
+
+
+def _scaling(sc: dict[str, Any] | None, cost: dict[str, Any] | None) -> list[str]:
+    out: list[str] = []
+    rows = (sc or {}).get("streams")
+    if rows:
+        out += [
+            "",
+            "## Concurrent streams (all talking at once)",
+            "",
+            "| streams | final p50 / p95 | card painted p95 | partial interval p95 | CPU "
+            "| peak RSS |",
+            "|---|---|---|---|---|---|",
+        ]
+        for n, r in rows.items():
+            out.append(
+                f"| {n} | {_ms(_get(r, 'final_true_s', 'p50'))} / "
+                f"{_ms(_get(r, 'final_true_s', 'p95'))} | "
+                f"{_ms(_get(r, 'rendered_card_true_s', 'p95'))} | "
+                f"{_ms(_get(r, 'partials', 'interval_s', 'p95'))} | "
+                f"{_s(r.get('cpu_share', 0) * 100, 0)} % | {_s(r.get('peak_rss_mb'), 0)} MB |"
+            )
+    for name, r in ((sc or {}).get("models") or {}).items():
+        e = r["end_to_end"]
+        out.append(
+            f"\nModel {name}: final p95 {_ms(_get(e, 'final_true_s', 'p95'))}, CPU "
+            f"{_s(e.get('cpu_share', 0) * 100, 0)} %."
+        )
+    long = (cost or {}).get("long_call")
+    if long:
+        out += [
+            "",
+            f"## Call length ({long['minutes']:g} min at {long.get('speed', 0):g}x real time, "
+            f"{long['wall_s']} s; {long['finals']} finals for {long.get('speech_ended')} "
+            "utterances)",
+            "",
+            "| from minute | VAD end -> final p50 | decode p50 | detectors p50 | RSS max |",
+            "|---|---|---|---|---|",
+        ]
+        for p in long["phases"]:
+            out.append(
+                f"| {p['from_min']} | {p.get('final_latency_ms_p50')} ms | {p['decode_ms_p50']} ms "
+                f"| {p['engine_ms_p50']} ms | "
+                f"{p['rss_mb_max']} MB |"
+            )
+    return out
