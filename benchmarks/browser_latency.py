@@ -17,21 +17,12 @@ import shutil
 import time
 from typing import Any
 
+from assistant.browser import HEADLESS_CHROMIUM_ARGS
+
 from .common import Skip, say
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-# RECIPES.md: without the background-networking flags Chromium floods the closed
-# network with refused connections; --disable-gpu because there is none.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_ARGS = HEADLESS_CHROMIUM_ARGS
 CONNECT_TIMEOUT_S = 15.0
 # After the last event the page still has to paint and acknowledge; a frame or two.
 SETTLE_S = 1.0
