@@ -88,7 +88,9 @@ class AsrWorker:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        self._thread.join(timeout=10)
+        # Finals are never dropped: let the queued ones finish (the thread exits
+        # when the queue is empty and _stopping is set).
+        self._thread.join(timeout=120)
 
     def _next(self) -> DecodeRequest | None:
         with self._cond:

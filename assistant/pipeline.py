@@ -98,6 +98,7 @@ class Pipeline:
                 emit=self._emit,
                 on_progress=self._on_progress,
                 on_finished=self._on_finished,
+                backlog=lambda: self.asr.pending_finals,
                 vad_config=self.config.vad,
                 streaming_config=self.config.streaming,
             )
@@ -134,6 +135,11 @@ class Pipeline:
     def resume(self) -> None:
         self._paused.clear()
         self._emit(Status("listening", "listening resumed"))
+
+    @property
+    def lag_s(self) -> float:
+        """How far the slowest live stream is behind real time (0 for fast replay)."""
+        return max((w.lag_s for w in self._workers), default=0.0)
 
     @property
     def paused(self) -> bool:

@@ -6,7 +6,7 @@ and are then queued, as the same string, to every client. Client messages are pa
 and validated here, strictly: anything unexpected raises :class:`ProtocolError`,
 which the server turns into an ``error`` frame while keeping the connection open.
 
-No I/O here; ``docs/overlay.md`` lists every message with an example.
+No I/O here; README.md ("Protocol v1") lists every message with an example.
 """
 
 from __future__ import annotations

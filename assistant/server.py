@@ -370,7 +370,7 @@ class OverlayServer:
             self._callbacks.submit(run)
 
     def _on_rendered(self, client: _Client, msg: Rendered) -> None:
-        """Latency, two ways (docs/overlay.md): server clock at the ack's arrival
+        """Latency, two ways (README.md, "Latency"): server clock at the ack's arrival
         (includes the ack's trip back, well under a millisecond on loopback), and the
         server's send time plus the page's own receive-to-paint delay."""
         origin = self._state.origin(msg.id)

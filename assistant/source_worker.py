@@ -34,6 +34,11 @@ DEVICE_START_S = 10.0
 # Say so when the loop runs this far behind the microphone.
 LAG_WARNING_S = 1.0
 
+# Fast replay reads ahead of the decoder by at most this many queued finals.
+MAX_FAST_BACKLOG = 2
+# How long end-of-input waits for the last finals before giving up on them.
+FINISH_TIMEOUT_S = 120.0
+
 _END = object()
 
 
@@ -48,6 +53,7 @@ class SourceWorker:
         emit: Callable[[Event], None],
         on_progress: Callable[[Speaker, float], None],
         on_finished: Callable[[Speaker], None],
+        backlog: Callable[[], int] = lambda: 0,
         vad_config: VadConfig | None = None,
         streaming_config: StreamingConfig | None = None,
     ) -> None:
@@ -57,6 +63,7 @@ class SourceWorker:
         self._emit = emit
         self._on_progress = on_progress
         self._on_finished = on_finished
+        self._backlog = backlog
         self._inbox: queue.Queue[object] = queue.Queue(maxsize=INBOX_BLOCKS)
         self._results: queue.SimpleQueue[tuple[DecodeRequest, DecodeResult | None]] = (
             queue.SimpleQueue()
@@ -179,7 +186,22 @@ class SourceWorker:
             seen_audio = True
             self._process(item)
             self._drain_results()
+            if not self.realtime:
+                self._wait_for_decoder()
         self._finish()
+
+    def _wait_for_decoder(self) -> None:
+        """Fast replay only: nothing is lost by waiting, so never let finals pile up
+        behind the decoder (a 10-minute fast replay queued 31 s of them, and memory
+        grew with every queued utterance)."""
+        while self._backlog() > MAX_FAST_BACKLOG:
+            try:
+                request, result = self._results.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            for event in self.transcriber.on_result(request, result):
+                self._emit(event)
+            self._report_progress()
 
     def _finish(self) -> None:
         """Close the open utterance and wait for its final text."""
@@ -187,7 +209,8 @@ class SourceWorker:
             self.segmenter.flush(), self.segmenter.now_s, self._wall_at, self.segmenter.audio
         ):
             self._emit(event)
-        deadline = time.monotonic() + 30.0
+        # Generous: after a fast replay the decoder may still hold a few finals.
+        deadline = time.monotonic() + FINISH_TIMEOUT_S
         while not self.transcriber.idle and time.monotonic() < deadline:
             try:
                 request, result = self._results.get(timeout=0.05)

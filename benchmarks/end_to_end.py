@@ -165,8 +165,7 @@ def run_sessions(
 
     def poll() -> None:
         while not done.wait(LAG_POLL_S):
-            workers = [w for r in records for w in getattr(r.session.pipeline, "_workers", [])]
-            worst = max((w.lag_s for w in workers), default=0.0)
+            worst = max((r.session.pipeline.lag_s for r in records), default=0.0)
             waiting = sum(r.session.pipeline.asr.pending_finals for r in records)
             lag.append((time.monotonic(), worst, waiting))
 

@@ -228,8 +228,13 @@ def _stages(st: dict[str, Any] | None) -> list[str]:
             "",
             f"Detectors: {_s(_get(det, 'all_detectors_ms', 'p50'), 3)} ms per final (p50, "
             f"state update with sentiment {_s(_get(det, 'state_update_ms', 'p50'), 3)} ms); whole "
-            f"engine on the AMI meeting: {_get(det, 'ami_engine_ms_per_final') or 'n/a'} "
-            "ms per final.",
+            "engine on the AMI meeting: "
+            + (
+                ", ".join(f"{k} {v:.3f} ms" for k, v in det["ami_engine_ms_per_final"].items())
+                if det.get("ami_engine_ms_per_final")
+                else "n/a"
+            )
+            + " per final.",
         ]
     fan = st.get("fanout")
     if fan:
@@ -311,8 +316,27 @@ def _scaling(sc: dict[str, Any] | None, cost: dict[str, Any] | None) -> list[str
         ]
         for p in long["phases"]:
             out.append(
-                f"| {p['from_min']} | {p.get('final_latency_ms_p50')} ms | {p['decode_ms_p50']} ms "
-                f"| {p['engine_ms_p50']} ms | "
-                f"{p['rss_mb_max']} MB |"
+                f"| {p['from_min']:g} | {_s(p.get('final_latency_ms_p50'), 0)} ms | "
+                f"{_s(p['decode_ms_p50'], 0)} ms | {_s(p['engine_ms_p50'], 2)} ms | "
+                f"{_s(p['rss_mb_max'], 0)} MB |"
             )
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Re-render the summary of a saved run: python -m benchmarks.report result.json"""
+    import argparse
+    import json
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.report", description=main.__doc__)
+    parser.add_argument("result", type=Path, help="a result.json (or reference.json)")
+    args = parser.parse_args(argv)
+    doc = json.loads(args.result.read_text("utf-8"))
+    doc["budget"] = budget(doc)
+    print(markdown(doc), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,5 +1,5 @@
 // Turnaround overlay: wires the connection to the card stack, captions, meters and
-// the developer view. Protocol v1 is documented in docs/overlay.md.
+// the developer view. Protocol v1 is documented in README.md ("Protocol v1").
 
 import { Captions } from "./captions.js";
 import { CardStack } from "./cards.js";

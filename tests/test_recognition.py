@@ -87,3 +87,16 @@ def test_guard_rejects_what_whisper_makes_of_non_speech(decoder, level: float) -
             seconds,
             r,
         )
+
+
+def test_fast_replay_of_a_long_call_loses_no_final(decoder, sample_script, tmp_path) -> None:
+    """Unpaced replay must wait for the decoder, not read ahead and drop finals."""
+    call = decode_file(SAMPLE_CALL, 2)
+    copies = 3
+    path = write_wav(tmp_path / "long_call.wav", np.concatenate([call] * copies))
+    out = finals(run_file(path, decoder))
+    length_s = len(call) / 16000
+    for k in range(copies):
+        for line in sample_script:
+            start, end = line["start"] + k * length_s, line["end"] + k * length_s
+            assert any(f.start_s <= end and f.end_s >= start for f in out), (k, line)
