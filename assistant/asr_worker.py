@@ -13,6 +13,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
 
 from .asr import DecodeResult
 from .events import Speaker
@@ -24,11 +27,10 @@ log = logging.getLogger(__name__)
 STALE_PARTIAL_S = 0.75
 
 
-class Decoder:
+class Decoder(Protocol):
     """What the worker needs from a model (WhisperDecoder, or a test double)."""
 
-    def decode(self, audio) -> DecodeResult:  # pragma: no cover - protocol
-        raise NotImplementedError
+    def decode(self, audio: np.ndarray) -> DecodeResult: ...
 
 
 class AsrWorker:
@@ -73,16 +75,6 @@ class AsrWorker:
     def pending_finals(self) -> int:
         with self._cond:
             return len(self._finals) + (1 if self._busy else 0)
-
-    def wait_idle(self, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while self._finals or self._partials or self._busy:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
-        return True
 
     def stop(self) -> None:
         with self._cond:

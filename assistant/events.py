@@ -39,20 +39,6 @@ class RawAudio:
 
 
 @dataclass(frozen=True)
-class AudioChunk:
-    """16 kHz mono float32 samples from one source, as captured."""
-
-    speaker: Speaker
-    samples: np.ndarray
-    start_s: float
-    captured_wall: float
-
-    @property
-    def end_s(self) -> float:
-        return self.start_s + len(self.samples) / 16000.0
-
-
-@dataclass(frozen=True)
 class SpeechStarted:
     speaker: Speaker
     start_s: float

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .asr import WhisperDecoder
 from .errors import TurnaroundError
-from .events import Event, FinalTranscript, Status, Suggestion, to_json_dict
+from .events import Event, FinalTranscript, Suggestion, to_json_dict
 from .models import DEFAULT_MODEL, resolve_model
 from .pipeline import Pipeline, PipelineConfig, Route
 from .recorder import TranscriptRecorder
@@ -103,9 +103,3 @@ class Session:
                 raise type(error)(f"{error}{saved}") from error
             raise TurnaroundError(f"{error}{saved}") from error
         return 0
-
-    def stop(self) -> None:
-        self.pipeline.stop()
-
-    def status(self) -> Status:
-        return Status("paused" if self.pipeline.paused else "listening", self.decoder.spec.name)

@@ -117,15 +117,27 @@ class SourceWorker:
     def _wall_at(self, stream_s: float) -> float:
         return self._last_wall - (self._last_end_s - stream_s)
 
+    def _apply_result(self, request: DecodeRequest, result: DecodeResult | None) -> None:
+        for event in self.transcriber.on_result(request, result):
+            self._emit(event)
+        self._report_progress()
+
     def _drain_results(self) -> None:
         while True:
             try:
                 request, result = self._results.get_nowait()
             except queue.Empty:
                 return
-            for event in self.transcriber.on_result(request, result):
-                self._emit(event)
-            self._report_progress()
+            self._apply_result(request, result)
+
+    def _await_results(self, keep_waiting: Callable[[], bool]) -> None:
+        """Apply decode results as they arrive, for as long as ``keep_waiting()``."""
+        while keep_waiting():
+            try:
+                request, result = self._results.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            self._apply_result(request, result)
 
     def _report_progress(self) -> None:
         self._on_progress(self.speaker, self.transcriber.committed_s(self.segmenter.now_s))
@@ -194,14 +206,7 @@ class SourceWorker:
         """Fast replay only: nothing is lost by waiting, so never let finals pile up
         behind the decoder (a 10-minute fast replay queued 31 s of them, and memory
         grew with every queued utterance)."""
-        while self._backlog() > MAX_FAST_BACKLOG:
-            try:
-                request, result = self._results.get(timeout=0.05)
-            except queue.Empty:
-                continue
-            for event in self.transcriber.on_result(request, result):
-                self._emit(event)
-            self._report_progress()
+        self._await_results(lambda: self._backlog() > MAX_FAST_BACKLOG)
 
     def _finish(self) -> None:
         """Close the open utterance and wait for its final text."""
@@ -211,12 +216,6 @@ class SourceWorker:
             self._emit(event)
         # Generous: after a fast replay the decoder may still hold a few finals.
         deadline = time.monotonic() + FINISH_TIMEOUT_S
-        while not self.transcriber.idle and time.monotonic() < deadline:
-            try:
-                request, result = self._results.get(timeout=0.05)
-            except queue.Empty:
-                continue
-            for event in self.transcriber.on_result(request, result):
-                self._emit(event)
+        self._await_results(lambda: not self.transcriber.idle and time.monotonic() < deadline)
         self._report_progress()
         self._on_finished(self.speaker)

@@ -166,9 +166,9 @@ def _loadavg() -> str:
 
 class Runner:
     def __init__(self, plan: Plan, args: argparse.Namespace) -> None:
-        from assistant.audio.file_source import decode_file
+        from assistant.audio.file_source import decode_file, write_wav
 
-        from .common import excerpt, load_script, speech_material, write_wav
+        from .common import excerpt, load_script, speech_material
         from .end_to_end import unthrottled
 
         self.plan, self.args = plan, args

@@ -89,14 +89,14 @@ def offline_text(decoder: Any, audio: Any) -> str:
 
 
 def offline_hyps(decoder: Any, path: Path, refs: dict[str, str], split: bool) -> dict[str, str]:
-    from .common import decode_audio
+    from assistant.audio.file_source import decode_file
 
     if split:
-        audio = decode_audio(path, 2)
+        audio = decode_file(path, 2)
         return {
             sp: offline_text(decoder, audio[:, ch]) for ch, sp in enumerate(("rep", "customer"))
         }
-    audio = decode_audio(path, 1)[:, 0]
+    audio = decode_file(path, 1)[:, 0]
     return {"unknown": offline_text(decoder, audio)}
 
 

@@ -15,7 +15,6 @@ import math
 import sys
 import threading
 import time
-import wave
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +60,15 @@ def percentiles(values: Iterable[float | None]) -> dict[str, float | None]:
         "max": round(data[-1], 4),
         "mean": round(sum(data) / len(data), 4),
     }
+
+
+def dig(d: Any, *keys: str) -> Any:
+    """``d[k1][k2]...``, or None where any level is missing (a section was skipped)."""
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
 
 
 def ratio(ours: float | None, baseline: float | None) -> float | None:
@@ -232,27 +240,6 @@ def rss_mb() -> float:
 
 def load_script() -> list[dict[str, Any]]:
     return json.loads(SAMPLE_SCRIPT.read_text("utf-8"))
-
-
-def decode_audio(path: Path, channels: int = 1) -> np.ndarray:
-    """Whole file at 16 kHz, (samples, channels) float32."""
-    from assistant.audio.file_source import decode_file
-
-    return decode_file(path, channels)
-
-
-def write_wav(path: Path, audio: np.ndarray, rate_hz: int = RATE_HZ) -> Path:
-    """16-bit PCM wav (mono or (n, channels))."""
-    data = audio if audio.ndim == 2 else audio[:, None]
-    with wave.open(str(path), "wb") as fh:
-        fh.setnchannels(data.shape[1])
-        fh.setsampwidth(2)
-        fh.setframerate(rate_hz)
-        # In slices, so a 30-minute call never needs a second full-size copy.
-        step = rate_hz * 60
-        for i in range(0, len(data), step):
-            fh.writeframes((np.clip(data[i : i + step], -1, 1) * 32767).astype("<i2").tobytes())
-    return path
 
 
 def excerpt(

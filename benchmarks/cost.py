@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from assistant.audio.file_source import write_wav
 from assistant.events import Event, FinalTranscript, SpeechEnded
 
-from .common import RATE_HZ, ResourceSampler, Results, percentiles, say, write_wav
+from .common import RATE_HZ, ResourceSampler, Results, percentiles, say
 from .end_to_end import make_session, run_sessions
 
 # Faint noise rather than digital zeros: a real line is never exactly silent.

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .common import dig
+
 # Budget (DEVELOPERS.md, 2-core CPU, tiny.en). "Near 0 %" in silence is read as at
 # most 5 % of 2 cores: a VAD on two live streams costs ~1 % by itself.
 SILENCE_NEAR_ZERO_PCT = 5.0
-
-
-def _get(d: Any, *keys: str) -> Any:
-    for k in keys:
-        if not isinstance(d, dict) or k not in d:
-            return None
-        d = d[k]
-    return d
 
 
 def _s(x: float | None, digits: int = 2) -> str:
@@ -35,17 +29,17 @@ def budget(doc: dict[str, Any]) -> list[dict[str, Any]]:
     def row(what: str, limit: str, value: float | None, ok: bool | None, shown: str) -> None:
         rows.append({"figure": what, "budget": limit, "measured": shown, "value": value, "ok": ok})
 
-    p95 = _get(e2e, "final_true_s", "p95")
+    p95 = dig(e2e, "final_true_s", "p95")
     row(
         "end of speech -> final text, p95 (true end)",
         "<= 0.7 s",
         p95,
         None if p95 is None else p95 <= 0.7,
-        f"{_s(p95)} s (VAD end: {_s(_get(e2e, 'final_vad_s', 'p95'))} s)",
+        f"{_s(p95)} s (VAD end: {_s(dig(e2e, 'final_vad_s', 'p95'))} s)",
     )
-    card = _get(e2e, "rendered_card_true_s", "p95")
-    caption = _get(e2e, "rendered_caption_true_s", "p95")
-    n_cards = _get(e2e, "rendered_card_true_s", "n") or 0
+    card = dig(e2e, "rendered_card_true_s", "p95")
+    caption = dig(e2e, "rendered_caption_true_s", "p95")
+    n_cards = dig(e2e, "rendered_card_true_s", "n") or 0
     row(
         "end of speech -> card visible in Chromium, p95",
         "<= 0.8 s",
@@ -53,17 +47,17 @@ def budget(doc: dict[str, Any]) -> list[dict[str, Any]]:
         None if card is None else card <= 0.8,
         f"{_s(card)} s over {n_cards} card(s); final captions {_s(caption)} s",
     )
-    gap = _get(e2e, "partials", "interval_s", "p95")
+    gap = dig(e2e, "partials", "interval_s", "p95")
     row(
         "partial caption interval while speaking, p95",
         "<= 0.5 s",
         gap,
         None if gap is None else gap <= 0.5,
-        f"{_s(gap)} s (p50 {_s(_get(e2e, 'partials', 'interval_s', 'p50'))} s, first caption "
-        f"{_s(_get(e2e, 'partials', 'speech_start_to_first_s', 'p50'))} s after speech starts)",
+        f"{_s(gap)} s (p50 {_s(dig(e2e, 'partials', 'interval_s', 'p50'))} s, first caption "
+        f"{_s(dig(e2e, 'partials', 'speech_start_to_first_s', 'p50'))} s after speech starts)",
     )
     speaking = e2e.get("cpu_share_speaking")
-    jfk = _get(s, "accuracy", "jfk", "cpu_share")
+    jfk = dig(s, "accuracy", "jfk", "cpu_share")
     worst = max([x for x in (speaking, jfk) if x is not None], default=None)
     row(
         "CPU while someone speaks",
@@ -73,7 +67,7 @@ def budget(doc: dict[str, Any]) -> list[dict[str, Any]]:
         f"{_s(None if speaking is None else speaking * 100, 1)} % (sample call), "
         f"{_s(None if jfk is None else jfk * 100, 1)} % (jfk monologue)",
     )
-    silent = _get(s, "cost", "silence", "cpu_share")
+    silent = dig(s, "cost", "silence", "cpu_share")
     row(
         "CPU in silence",
         f"near 0 (<= {SILENCE_NEAR_ZERO_PCT:g} %)",
@@ -83,7 +77,7 @@ def budget(doc: dict[str, Any]) -> list[dict[str, Any]]:
     )
     peaks = [
         x
-        for x in (e2e.get("peak_rss_mb"), _get(s, "cost", "long_call", "peak_rss_mb"))
+        for x in (e2e.get("peak_rss_mb"), dig(s, "cost", "long_call", "peak_rss_mb"))
         if x is not None
     ]
     peak = max(peaks) if peaks else None
@@ -92,9 +86,9 @@ def budget(doc: dict[str, Any]) -> list[dict[str, Any]]:
         "<= 400 MB",
         peak,
         None if peak is None else peak <= 400,
-        f"{_s(peak, 0)} MB (steady {_s(_get(s, 'cost', 'long_call', 'steady_rss_mb'), 0)} MB)",
+        f"{_s(peak, 0)} MB (steady {_s(dig(s, 'cost', 'long_call', 'steady_rss_mb'), 0)} MB)",
     )
-    lag = _get(e2e, "lag", "audio_lag_s", "max")
+    lag = dig(e2e, "lag", "audio_lag_s", "max")
     dropped_audio = e2e.get("dropped_audio_s")
     lost = (e2e.get("lines", 0) or 0) - (e2e.get("lines_matched", 0) or 0)
     ok = None if lag is None else (lag < 1.0 and not dropped_audio and lost == 0)
@@ -152,14 +146,14 @@ def markdown(doc: dict[str, Any]) -> str:
         part = e2e.get("partials", {})
         out += [
             "",
-            f"Partial captions: every {_ms(_get(part, 'interval_s', 'p50'))} (p50), "
-            f"{_ms(_get(part, 'interval_s', 'p95'))} (p95) while speaking; first caption "
-            f"{_ms(_get(part, 'speech_start_to_first_s', 'p50'))} after speech starts. "
+            f"Partial captions: every {_ms(dig(part, 'interval_s', 'p50'))} (p50), "
+            f"{_ms(dig(part, 'interval_s', 'p95'))} (p95) while speaking; first caption "
+            f"{_ms(dig(part, 'speech_start_to_first_s', 'p50'))} after speech starts. "
             f"Decoder busy {_s(e2e.get('decoder_busy_per_audio_s'))} s per audio second "
-            f"(partials {_get(e2e, 'decoder_busy_s_by_kind', 'partial')} s, finals "
-            f"{_get(e2e, 'decoder_busy_s_by_kind', 'final')} s); CPU "
+            f"(partials {dig(e2e, 'decoder_busy_s_by_kind', 'partial')} s, finals "
+            f"{dig(e2e, 'decoder_busy_s_by_kind', 'final')} s); CPU "
             f"{_s(e2e.get('cpu_share', 0) * 100, 1)} % of 2 cores; audio lag max "
-            f"{_ms(_get(e2e, 'lag', 'audio_lag_s', 'max'))}.",
+            f"{_ms(dig(e2e, 'lag', 'audio_lag_s', 'max'))}.",
             "",
             "CPU seconds by thread: "
             + ", ".join(f"{k} {v:g}" for k, v in (e2e.get("cpu_by_thread") or {}).items()),
@@ -184,11 +178,11 @@ def _baselines(b: dict[str, Any] | None) -> list[str]:
         "",
         "| | speech end -> text p50 / p95 | CPU s per audio s | WER (sample call) |",
         "|---|---|---|---|",
-        f"| Turnaround (streaming) | {_ms(_get(b, 'ours', 'final_p50'))} / "
-        f"{_ms(_get(b, 'ours', 'final_p95'))} | {_s(_get(b, 'ours', 'cpu_s_per_audio_s'), 3)} | "
-        f"{_s(_get(b, 'ours', 'wer'), 3)} |",
-        f"| naive 2 s windows | {_ms(_get(naive, 'final_true_s', 'p50'))} / "
-        f"{_ms(_get(naive, 'final_true_s', 'p95'))} | {_s(naive.get('cpu_s_per_audio_s'), 3)} | "
+        f"| Turnaround (streaming) | {_ms(dig(b, 'ours', 'final_p50'))} / "
+        f"{_ms(dig(b, 'ours', 'final_p95'))} | {_s(dig(b, 'ours', 'cpu_s_per_audio_s'), 3)} | "
+        f"{_s(dig(b, 'ours', 'wer'), 3)} |",
+        f"| naive 2 s windows | {_ms(dig(naive, 'final_true_s', 'p50'))} / "
+        f"{_ms(dig(naive, 'final_true_s', 'p95'))} | {_s(naive.get('cpu_s_per_audio_s'), 3)} | "
         f"{_s(naive.get('wer'), 3)} |",
         f"| offline whole file | - | {_s(off.get('cpu_s_per_audio_s'), 3)} | "
         f"{_s(off.get('wer'), 3)} |",
@@ -226,8 +220,8 @@ def _stages(st: dict[str, Any] | None) -> list[str]:
     if det:
         out += [
             "",
-            f"Detectors: {_s(_get(det, 'all_detectors_ms', 'p50'), 3)} ms per final (p50, "
-            f"state update with sentiment {_s(_get(det, 'state_update_ms', 'p50'), 3)} ms); whole "
+            f"Detectors: {_s(dig(det, 'all_detectors_ms', 'p50'), 3)} ms per final (p50, "
+            f"state update with sentiment {_s(dig(det, 'state_update_ms', 'p50'), 3)} ms); whole "
             "engine on the AMI meeting: "
             + (
                 ", ".join(f"{k} {v:.3f} ms" for k, v in det["ami_engine_ms_per_final"].items())
@@ -245,8 +239,8 @@ def _stages(st: dict[str, Any] | None) -> list[str]:
         ]
         for r in fan["rows"]:
             out.append(
-                f"| {r['clients']} | {_ms(_get(r, 'last_client_s', 'p50'))} | "
-                f"{_ms(_get(r, 'last_client_s', 'p95'))} | {r['delivered']}/{r['expected']} |"
+                f"| {r['clients']} | {_ms(dig(r, 'last_client_s', 'p50'))} | "
+                f"{_ms(dig(r, 'last_client_s', 'p95'))} | {r['delivered']}/{r['expected']} |"
             )
     return out
 
@@ -266,8 +260,8 @@ def _accuracy(acc: dict[str, Any] | None) -> list[str]:
             continue
         out.append(
             f"| {name} | {r['stream_vs_ref']['wer']:.3f} | {r['offline_vs_ref']['wer']:.3f} | "
-            f"{r['stream_vs_offline']['wer']:.3f} | {_ms(_get(r, 'final_true_s', 'p95'))} / "
-            f"{_ms(_get(r, 'final_vad_s', 'p95'))} |"
+            f"{r['stream_vs_offline']['wer']:.3f} | {_ms(dig(r, 'final_true_s', 'p95'))} / "
+            f"{_ms(dig(r, 'final_vad_s', 'p95'))} |"
         )
     p = acc.get("pooled", {})
     out.append(
@@ -291,16 +285,16 @@ def _scaling(sc: dict[str, Any] | None, cost: dict[str, Any] | None) -> list[str
         ]
         for n, r in rows.items():
             out.append(
-                f"| {n} | {_ms(_get(r, 'final_true_s', 'p50'))} / "
-                f"{_ms(_get(r, 'final_true_s', 'p95'))} | "
-                f"{_ms(_get(r, 'rendered_card_true_s', 'p95'))} | "
-                f"{_ms(_get(r, 'partials', 'interval_s', 'p95'))} | "
+                f"| {n} | {_ms(dig(r, 'final_true_s', 'p50'))} / "
+                f"{_ms(dig(r, 'final_true_s', 'p95'))} | "
+                f"{_ms(dig(r, 'rendered_card_true_s', 'p95'))} | "
+                f"{_ms(dig(r, 'partials', 'interval_s', 'p95'))} | "
                 f"{_s(r.get('cpu_share', 0) * 100, 0)} % | {_s(r.get('peak_rss_mb'), 0)} MB |"
             )
     for name, r in ((sc or {}).get("models") or {}).items():
         e = r["end_to_end"]
         out.append(
-            f"\nModel {name}: final p95 {_ms(_get(e, 'final_true_s', 'p95'))}, CPU "
+            f"\nModel {name}: final p95 {_ms(dig(e, 'final_true_s', 'p95'))}, CPU "
             f"{_s(e.get('cpu_share', 0) * 100, 0)} %."
         )
     long = (cost or {}).get("long_call")

@@ -5,15 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import Results, ratio
-
-
-def _get(d: Any, *keys: str) -> Any:
-    for k in keys:
-        if not isinstance(d, dict) or k not in d:
-            return None
-        d = d[k]
-    return d
+from .common import Results, dig, ratio
 
 
 def collect_series(sections: dict[str, Any]) -> dict[str, Any]:
@@ -28,10 +20,10 @@ def collect_series(sections: dict[str, Any]) -> dict[str, Any]:
         series["by_length"] = e2e.pop("by_length", [])
         series["resources_e2e"] = e2e.pop("resources", None)
         series["lag_e2e"] = (e2e.get("lag") or {}).pop("timeline", None)
-    naive = _get(sections, "baselines", "naive")
+    naive = dig(sections, "baselines", "naive")
     if naive:
         series["naive_final_s"] = naive.pop("samples", [])
-    long_call = _get(sections, "cost", "long_call")
+    long_call = dig(sections, "cost", "long_call")
     if long_call:
         series["resources_long_call"] = long_call.pop("resources", None)
     return series
@@ -41,14 +33,14 @@ def add_headline_metrics(r: Results) -> None:
     s = r.sections
     e = s.get("end_to_end") or {}
     m = r.metric
-    m("e2e.final_true_p50", _get(e, "final_true_s", "p50"), "s")
-    m("e2e.final_true_p95", _get(e, "final_true_s", "p95"), "s", budget="<= 0.7")
-    m("e2e.final_vad_p95", _get(e, "final_vad_s", "p95"), "s")
-    m("e2e.suggestion_true_p95", _get(e, "suggestion_true_s", "p95"), "s")
-    m("e2e.card_painted_true_p95", _get(e, "rendered_card_true_s", "p95"), "s", budget="<= 0.8")
-    m("e2e.caption_painted_true_p95", _get(e, "rendered_caption_true_s", "p95"), "s")
-    m("e2e.partial_interval_p95", _get(e, "partials", "interval_s", "p95"), "s", budget="<= 0.5")
-    m("e2e.first_caption_p50", _get(e, "partials", "speech_start_to_first_s", "p50"), "s")
+    m("e2e.final_true_p50", dig(e, "final_true_s", "p50"), "s")
+    m("e2e.final_true_p95", dig(e, "final_true_s", "p95"), "s", budget="<= 0.7")
+    m("e2e.final_vad_p95", dig(e, "final_vad_s", "p95"), "s")
+    m("e2e.suggestion_true_p95", dig(e, "suggestion_true_s", "p95"), "s")
+    m("e2e.card_painted_true_p95", dig(e, "rendered_card_true_s", "p95"), "s", budget="<= 0.8")
+    m("e2e.caption_painted_true_p95", dig(e, "rendered_caption_true_s", "p95"), "s")
+    m("e2e.partial_interval_p95", dig(e, "partials", "interval_s", "p95"), "s", budget="<= 0.5")
+    m("e2e.first_caption_p50", dig(e, "partials", "speech_start_to_first_s", "p50"), "s")
     share = e.get("cpu_share")
     m("e2e.cpu_share", None if share is None else share * 100, "% of 2 cores")
     speaking = e.get("cpu_share_speaking")
@@ -59,22 +51,22 @@ def add_headline_metrics(r: Results) -> None:
         budget="<= 35",
     )
     m("e2e.peak_rss_mb", e.get("peak_rss_mb"), "MB", budget="<= 400")
-    m("e2e.audio_lag_max_s", _get(e, "lag", "audio_lag_s", "max"), "s")
+    m("e2e.audio_lag_max_s", dig(e, "lag", "audio_lag_s", "max"), "s")
     m("e2e.decoder_busy_per_audio_s", e.get("decoder_busy_per_audio_s"), "s/s")
     m("e2e.dropped_partials", e.get("dropped_partials"), "count", kind="count")
-    m("e2e.wer_sample_call", _get(e, "wer", "wer"), "WER", kind="accuracy")
+    m("e2e.wer_sample_call", dig(e, "wer", "wer"), "WER", kind="accuracy")
     # Machine-independent: our figures over baselines measured in the same run.
     b = s.get("baselines") or {}
     for key, value in (b.get("ratios") or {}).items():
         m(f"ratio.{key}", value, "ratio", kind="normalized")
-    final_p95 = _get(e, "final_true_s", "p95")
+    final_p95 = dig(e, "final_true_s", "p95")
     m(
         "ratio.caption_painted_p95_vs_final_p95",
-        ratio(_get(e, "rendered_caption_true_s", "p95"), final_p95),
+        ratio(dig(e, "rendered_caption_true_s", "p95"), final_p95),
         "ratio",
         kind="normalized",
     )
-    rows = _get(s, "stages", "decode", "rows") or []
+    rows = dig(s, "stages", "decode", "rows") or []
     for row in rows:
         if "transcribe_s" in row:
             m(
@@ -92,5 +84,5 @@ def add_headline_metrics(r: Results) -> None:
             "ratio",
             kind="normalized",
         )
-    m("baseline.naive_final_p95", _get(b, "naive", "final_true_s", "p95"), "s")
-    m("baseline.offline_cpu_s_per_audio_s", _get(b, "offline", "cpu_s_per_audio_s"), "s/s")
+    m("baseline.naive_final_p95", dig(b, "naive", "final_true_s", "p95"), "s")
+    m("baseline.offline_cpu_s_per_audio_s", dig(b, "offline", "cpu_s_per_audio_s"), "s/s")

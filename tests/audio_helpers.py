@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
-import numpy as np
-
+from assistant.audio.file_source import write_wav
 from assistant.events import Event, FinalTranscript
 
-
-def write_wav(path: Path, audio: np.ndarray, rate: int = 16000) -> Path:
-    data = audio if audio.ndim == 2 else audio[:, None]
-    pcm = (np.clip(data, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as fh:
-        fh.setnchannels(pcm.shape[1])
-        fh.setsampwidth(2)
-        fh.setframerate(rate)
-        fh.writeframes(pcm.tobytes())
-    return path
+__all__ = ["finals", "run_file", "write_wav"]
 
 
 def run_file(path: Path, decoder, realtime: bool = False, mix: bool = False) -> list[Event]:

@@ -15,12 +15,10 @@ import asyncio
 import json
 import threading
 import time
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from assistant.browser import HEADLESS_CHROMIUM_ARGS
@@ -124,16 +122,10 @@ def open_overlay(page: Any, srv: OverlayServer, url: str | None = None) -> None:
 
 def slice_call(src: Path, dst: Path, start_s: float, end_s: float) -> Path:
     """Cut the bundled stereo call to a 16 kHz stereo WAV (left rep, right customer)."""
-    from assistant.audio.file_source import iter_blocks
+    from assistant.audio.file_source import decode_file, write_wav
 
-    audio = np.concatenate(list(iter_blocks(src, 2, 16000)))
-    part = audio[int(start_s * 16000) : int(end_s * 16000)]
-    with wave.open(str(dst), "wb") as out:
-        out.setnchannels(2)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        out.writeframes((np.clip(part, -1, 1) * 32767).astype("<i2").tobytes())
-    return dst
+    audio = decode_file(src, 2)
+    return write_wav(dst, audio[int(start_s * 16000) : int(end_s * 16000)])
 
 
 # -- the whole path ------------------------------------------------------------------

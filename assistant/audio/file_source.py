@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -61,6 +62,7 @@ def iter_blocks(path: Path, channels: int, block_samples: int) -> Iterator[np.nd
     import av
 
     container = _open(path)
+    declared_s = _declared_duration_s(container)
     layout = "stereo" if channels == 2 else "mono"
     resampler = av.AudioResampler(format="flt", layout=layout, rate=TARGET_RATE_HZ)
     pending: list[np.ndarray] = []
@@ -95,7 +97,6 @@ def iter_blocks(path: Path, channels: int, block_samples: int) -> Iterator[np.nd
         container.close()
     if produced == 0:
         raise AudioInputError(f"{path} contains no audio samples; supported: {SUPPORTED}")
-    declared_s = _declared_duration_s(path)
     got_s = produced / TARGET_RATE_HZ
     # FFmpeg skips undecodable packets quietly; a file that yields far less audio
     # than its header promises is damaged, and the user should hear about it.
@@ -105,22 +106,36 @@ def iter_blocks(path: Path, channels: int, block_samples: int) -> Iterator[np.nd
         )
 
 
-def _declared_duration_s(path: Path) -> float | None:
-    container = _open(path)
-    try:
-        stream = container.streams.audio[0]
-        if stream.duration is not None and stream.time_base is not None:
-            return float(stream.duration * stream.time_base)
-        if container.duration is not None:
-            return container.duration / 1_000_000  # av.time_base is microseconds
-        return None
-    finally:
-        container.close()
+def _declared_duration_s(container: Any) -> float | None:
+    """What the file's header says its length is (None when it does not say)."""
+    stream = container.streams.audio[0]
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000  # av.time_base is microseconds
+    return None
 
 
 def decode_file(path: Path, channels: int = 1) -> np.ndarray:
     """Whole file at 16 kHz, shape (samples, channels) float32 (tests, offline runs)."""
     return np.concatenate(list(iter_blocks(path, channels, TARGET_RATE_HZ * 10)))
+
+
+def write_wav(path: Path, audio: np.ndarray, rate_hz: int = TARGET_RATE_HZ) -> Path:
+    """16-bit PCM WAV of mono or (samples, channels) float32 audio: the fixtures that
+    tests and benchmarks build (silence, noise, long calls). Never used on capture."""
+    import wave
+
+    data = audio if audio.ndim == 2 else audio[:, None]
+    with wave.open(str(path), "wb") as fh:
+        fh.setnchannels(data.shape[1])
+        fh.setsampwidth(2)
+        fh.setframerate(rate_hz)
+        # In one-minute slices, so a 30-minute call never needs a full-size int16 copy.
+        step = rate_hz * 60
+        for i in range(0, len(data), step):
+            fh.writeframes((np.clip(data[i : i + step], -1, 1) * 32767).astype("<i2").tobytes())
+    return path
 
 
 class FileSource:
