@@ -266,9 +266,9 @@ def _round(x: float | None) -> float | None:
 
 
 def _duration(path: Path) -> float:
-    from assistant.audio.file_source import _declared_duration_s
+    from assistant.audio.file_source import declared_duration_s
 
-    return _declared_duration_s(path) or 0.0
+    return declared_duration_s(path) or 0.0
 
 
 def _speech_spans(

@@ -62,7 +62,7 @@ def iter_blocks(path: Path, channels: int, block_samples: int) -> Iterator[np.nd
     import av
 
     container = _open(path)
-    declared_s = _declared_duration_s(container)
+    declared_s = _container_duration_s(container)
     layout = "stereo" if channels == 2 else "mono"
     resampler = av.AudioResampler(format="flt", layout=layout, rate=TARGET_RATE_HZ)
     pending: list[np.ndarray] = []
@@ -106,8 +106,16 @@ def iter_blocks(path: Path, channels: int, block_samples: int) -> Iterator[np.nd
         )
 
 
-def _declared_duration_s(container: Any) -> float | None:
+def declared_duration_s(path: Path) -> float | None:
     """What the file's header says its length is (None when it does not say)."""
+    container = _open(path)
+    try:
+        return _container_duration_s(container)
+    finally:
+        container.close()
+
+
+def _container_duration_s(container: Any) -> float | None:
     stream = container.streams.audio[0]
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
