@@ -232,15 +232,14 @@ def _run_session(routes: list[Route], args: argparse.Namespace, realtime: bool, 
         recorder = session.recorder
 
         def control(action: str) -> None:
-            session.pipeline.pause() if action == "pause" else session.pipeline.resume()
-
-        def feedback(record: dict) -> None:
-            if recorder is not None:
-                recorder.write(record)
+            if action == "pause":
+                session.pipeline.pause()
+            else:
+                session.pipeline.resume()
 
         server = OverlayServer(
             host=args.host, port=args.port, token=args.token,
-            on_control=control, on_feedback=feedback,
+            on_control=control, on_feedback=None if recorder is None else recorder.write,
         )  # fmt: skip
         try:
             server.start()

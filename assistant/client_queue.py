@@ -42,7 +42,7 @@ class ClientQueue:
             raise ValueError("max_items must be at least 1")
         self.max_items = max_items
         self._items: deque[Outgoing] = deque()
-        self.dropped = 0  # droppable messages removed or replaced, for the status line
+        self.dropped = 0  # droppable messages removed or replaced (the policy's tally)
 
     def __len__(self) -> int:
         return len(self._items)

@@ -30,7 +30,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 WS_PATH = "/ws"
-AUTH_PATH = "/auth"  # 204 if the page's token is right, 403 if not: a clear message
+AUTH_PATH = "/auth"  # 200 if the page's token is right, 403 if not: a clear message
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -87,6 +87,22 @@ def _r(value: float) -> float:
     return round(value, 4)
 
 
+def _caption(
+    event: PartialTranscript | FinalTranscript, final: bool, lat: dict[str, float] | None = None
+) -> Caption:
+    """A caption for a partial or final; both share the id, so a final replaces the
+    partials of its utterance on the page."""
+    return Caption(
+        f"u{event.utterance_id}",
+        event.speaker.value,
+        event.text,
+        final,
+        _r(event.start_s),
+        _r(event.end_s),
+        lat,
+    )
+
+
 class OverlayState:
     def __init__(
         self,
@@ -121,14 +137,7 @@ class OverlayState:
         """Messages to broadcast for one pipeline event (often none)."""
         now = self._clock()
         if isinstance(event, PartialTranscript):
-            caption = Caption(
-                f"u{event.utterance_id}",
-                event.speaker.value,
-                event.text,
-                False,
-                _r(event.start_s),
-                _r(event.end_s),
-            )
+            caption = _caption(event, final=False)
             self._partials[caption.speaker] = caption
             return [caption]
         if isinstance(event, FinalTranscript):
@@ -150,13 +159,9 @@ class OverlayState:
             return []
         self._conv.add_final(event)
         self._asr_lag_s = max(0.0, event.latency_s)
-        caption = Caption(
-            f"u{event.utterance_id}",
-            event.speaker.value,
-            event.text,
-            True,
-            _r(event.start_s),
-            _r(event.end_s),
+        caption = _caption(
+            event,
+            final=True,
             lat={"final_s": _r(event.latency_s), "queued_s": _r(now - event.decoded_wall)},
         )
         self._finals.append(caption)
@@ -295,16 +300,8 @@ class OverlayState:
         captions += [payload(c) for c in self._partials.values()]
         cards = [payload(self._card_message(c, now)) for c in self._cards.values()]
         metrics = payload(self._metrics) if self._metrics is not None else None
-        status = payload(
-            StatusMsg(
-                self._status.state,
-                self._status.detail,
-                self.model,
-                list(self.devices),
-                self._status.dropped_partials,
-                self._status.dropped_audio_s,
-            )
-        )
+        # Model and devices may have been described after the last status event.
+        status = payload(replace(self._status, model=self.model, devices=list(self.devices)))
         return Snapshot(PROTOCOL_VERSION, server, captions, cards, metrics, status)
 
     def _remember(self, item_id: str, origin: LatencyOrigin) -> None:
@@ -314,7 +311,3 @@ class OverlayState:
 
     def origin(self, item_id: str) -> LatencyOrigin | None:
         return self._origins.get(item_id)
-
-    @property
-    def active_cards(self) -> list[str]:
-        return list(self._cards)

@@ -146,12 +146,10 @@ def _choice(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True)
 class ServerMessage:
-    """Base of everything the server sends. ``droppable`` messages (partials,
-    metrics) may be dropped or replaced by a newer one for a slow client; the
-    others are delivered or the client is disconnected."""
+    """Base of everything the server sends. Which messages a slow client may lose
+    is the server's drop policy (``server._outgoing`` and ``client_queue``)."""
 
     type: ClassVar[str] = ""
-    droppable: ClassVar[bool] = False
 
     def to_wire(self) -> str:
         body = {"v": PROTOCOL_VERSION, "type": self.type}
@@ -169,10 +167,6 @@ class Caption(ServerMessage):
     start_s: float
     end_s: float
     lat: dict[str, float] | None = None  # finals: pipeline stage latencies, seconds
-
-    @property
-    def droppable(self) -> bool:  # type: ignore[override]
-        return not self.final
 
 
 @dataclass(frozen=True)
@@ -199,7 +193,6 @@ class CardClosed(ServerMessage):
 @dataclass(frozen=True)
 class Metrics(ServerMessage):
     type: ClassVar[str] = "metrics"
-    droppable: ClassVar[bool] = True
     now_s: float
     silence_s: float
     talk_s: dict[str, float]  # per speaker, over the rolling window
