@@ -14,7 +14,7 @@ from typing import Any
 
 from assistant.events import FinalTranscript
 
-from .common import ResourceSampler, Results, Skip, say
+from .common import CHANNEL_SPEAKERS, ResourceSampler, Results, Skip, say
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,14 @@ def pooled_wer(refs: dict[str, str], hyps: dict[str, str]) -> dict[str, Any]:
     return {"wer": round(errors / total, 4) if total else 0.0, "ref_words": int(total)}
 
 
+def script_refs(script: list[dict[str, Any]]) -> dict[str, str]:
+    """Reference text per speaker from a timed script (the sample call's lines)."""
+    refs: dict[str, str] = {}
+    for line in script:
+        refs[line["speaker"]] = (refs.get(line["speaker"], "") + " " + line["text"]).strip()
+    return refs
+
+
 def hyps_from_finals(finals: list[FinalTranscript]) -> dict[str, str]:
     out: dict[str, list[str]] = {}
     for f in sorted(finals, key=lambda f: f.end_s):
@@ -88,14 +96,16 @@ def offline_text(decoder: Any, audio: Any) -> str:
     return " ".join(s.text.strip() for s in segments)  # consumed here, in this thread
 
 
-def offline_hyps(decoder: Any, path: Path, refs: dict[str, str], split: bool) -> dict[str, str]:
+def offline_by_channel(decoder: Any, stereo: Any) -> dict[str, str]:
+    """Each channel of a two-speaker recording transcribed whole, by speaker."""
+    return {sp: offline_text(decoder, stereo[:, ch]) for ch, sp in enumerate(CHANNEL_SPEAKERS)}
+
+
+def offline_hyps(decoder: Any, path: Path, split: bool) -> dict[str, str]:
     from assistant.audio.file_source import decode_file
 
     if split:
-        audio = decode_file(path, 2)
-        return {
-            sp: offline_text(decoder, audio[:, ch]) for ch, sp in enumerate(("rep", "customer"))
-        }
+        return offline_by_channel(decoder, decode_file(path, 2))
     audio = decode_file(path, 1)[:, 0]
     return {"unknown": offline_text(decoder, audio)}
 
@@ -118,7 +128,7 @@ def run(data: Path, decoder: Any, realtime: bool, results: Results) -> dict[str,
         with ResourceSampler() as sampler:
             run_sessions([session])
         stream = hyps_from_finals(session.of(FinalTranscript))
-        offline = offline_hyps(decoder, path, refs, rec.split)
+        offline = offline_hyps(decoder, path, rec.split)
         row: dict[str, Any] = {
             "mode": "real time" if realtime else "fast",
             "stream_vs_ref": pooled_wer(refs, stream),

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from .accuracy import offline_text, pooled_wer
-from .common import RATE_HZ, percentiles, say
+from .accuracy import offline_by_channel, offline_text, pooled_wer, script_refs
+from .common import CHANNEL_SPEAKERS, RATE_HZ, percentiles, say
 
 WINDOW_S = 2.0
 
@@ -35,18 +35,14 @@ def _cpu_and_wall(fn: Any) -> tuple[Any, float, float]:
 def offline(decoder: Any, audio: np.ndarray, script: list[dict[str, Any]]) -> dict[str, Any]:
     """Both channels of a stereo call, each transcribed in one go."""
     duration_s = len(audio) / RATE_HZ
-    hyps, cpu_s, wall_s = _cpu_and_wall(
-        lambda: {
-            sp: offline_text(decoder, audio[:, ch]) for ch, sp in enumerate(("rep", "customer"))
-        }
-    )
+    hyps, cpu_s, wall_s = _cpu_and_wall(lambda: offline_by_channel(decoder, audio))
     out = {
         "audio_s": round(duration_s, 2),
         "cpu_s": round(cpu_s, 3),
         "wall_s": round(wall_s, 3),
         "cpu_s_per_audio_s": round(cpu_s / duration_s, 4),
         "rtf": round(wall_s / duration_s, 4),
-        **pooled_wer(_refs(script), hyps),
+        **pooled_wer(script_refs(script), hyps),
     }
     say(f"baseline offline: {wall_s:.1f} s for {duration_s:.0f} s of call, WER {out['wer']:.3f}")
     return out
@@ -74,12 +70,12 @@ def naive_window(decoder: Any, audio: np.ndarray, script: list[dict[str, Any]]) 
         done[(ch, k)] = free
     latencies = []
     for line in script:
-        ch = 0 if line["speaker"] == "rep" else 1
+        ch = CHANNEL_SPEAKERS.index(line["speaker"])
         k = min(int(line["end"] // WINDOW_S), windows - 1)
         latencies.append(done[(ch, k)] - line["end"])
     hyps = {
         sp: " ".join(t for _, c, _, _, t in sorted(jobs, key=lambda j: j[2]) if c == ch)
-        for ch, sp in enumerate(("rep", "customer"))
+        for ch, sp in enumerate(CHANNEL_SPEAKERS)
     }
     out = {
         "window_s": WINDOW_S,
@@ -88,17 +84,10 @@ def naive_window(decoder: Any, audio: np.ndarray, script: list[dict[str, Any]]) 
         "samples": [round(x, 4) for x in latencies],
         "decode_s": percentiles(j[3] for j in jobs),
         "cpu_s_per_audio_s": round(cpu_s / duration_s, 4),
-        **pooled_wer(_refs(script), hyps),
+        **pooled_wer(script_refs(script), hyps),
     }
     say(
         f"baseline naive {WINDOW_S:g} s window: text p50/p95 {out['final_true_s']['p50']}/"
         f"{out['final_true_s']['p95']} s after speech, WER {out['wer']:.3f}"
     )
     return out
-
-
-def _refs(script: list[dict[str, Any]]) -> dict[str, str]:
-    return {
-        sp: " ".join(line["text"] for line in script if line["speaker"] == sp)
-        for sp in ("rep", "customer")
-    }

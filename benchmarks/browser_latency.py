@@ -13,7 +13,6 @@ Everything here is optional: no server module, no Playwright or no Chromium mean
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from typing import Any
 
@@ -21,19 +20,19 @@ from assistant.browser import HEADLESS_CHROMIUM_ARGS
 
 from .common import Skip, say
 
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-CHROMIUM_ARGS = HEADLESS_CHROMIUM_ARGS
 CONNECT_TIMEOUT_S = 15.0
 # After the last event the page still has to paint and acknowledge; a frame or two.
 SETTLE_S = 1.0
 
 
 def find_chromium() -> str | None:
+    """$TURNAROUND_CHROMIUM when set, else the Chromium that ``--open`` would use."""
+    from assistant.browser import find_chromium as installed_chromium
+
     env = os.environ.get("TURNAROUND_CHROMIUM")
-    for path in ((env,) if env else ()) + CHROMIUM_CANDIDATES:
-        if path and os.access(path, os.X_OK):
-            return path
-    return shutil.which("chromium")
+    if env and os.access(env, os.X_OK):
+        return env
+    return installed_chromium()
 
 
 class BrowserOverlay:
@@ -81,7 +80,7 @@ class BrowserOverlay:
         # launch() gives Chromium a fresh temporary profile of its own (it refuses a
         # --user-data-dir argument), so no state leaks between runs.
         self._browser = self._pw.chromium.launch(
-            executable_path=self._chromium, headless=True, args=CHROMIUM_ARGS
+            executable_path=self._chromium, headless=True, args=HEADLESS_CHROMIUM_ARGS
         )
         page = self._browser.new_page()
         page.on("pageerror", lambda err: self.page_errors.append(str(err)))

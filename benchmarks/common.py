@@ -27,6 +27,18 @@ SAMPLE_CALL = REPO / "assistant" / "samples" / "sample_call.ogg"
 SAMPLE_SCRIPT = SAMPLE_CALL.with_suffix(".json")
 RATE_HZ = 16000
 CORES = 2  # the budget in DEVELOPERS.md is stated against 2 cores
+# The stereo sample call: left channel the rep, right the customer.
+CHANNEL_SPEAKERS = ("rep", "customer")
+
+# The budget (DEVELOPERS.md, 2-core CPU, tiny.en), for the report, metrics and plots.
+BUDGET_FINAL_P95_S = 0.7
+BUDGET_CARD_P95_S = 0.8
+BUDGET_PARTIAL_INTERVAL_S = 0.5
+BUDGET_CPU_SPEAKING_SHARE = 0.35
+BUDGET_RSS_MB = 400.0
+# "Near 0 %" in silence is read as at most 5 % of 2 cores: a VAD on two live
+# streams costs ~1 % by itself.
+BUDGET_SILENCE_PCT = 5.0
 
 Better = Literal["lower", "higher"]
 Kind = Literal["absolute", "normalized", "accuracy", "count"]
@@ -121,9 +133,6 @@ class Results:
             "sections": self.sections,
             "series": self.series,
         }
-
-    def write(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), indent=1) + "\n", "utf-8")
 
 
 class ResourceSampler:
@@ -270,7 +279,7 @@ def speech_material(
     pos = 0
     gap = np.zeros(int(gap_s * RATE_HZ), dtype=np.float32)
     for line in script:
-        channel = 0 if line["speaker"] == "rep" else 1
+        channel = CHANNEL_SPEAKERS.index(line["speaker"])
         clip = audio[int(line["start"] * RATE_HZ) : int(line["end"] * RATE_HZ), channel]
         parts += [clip, gap]
         pos += len(clip)

@@ -84,6 +84,15 @@ def format_rows(rows: list[dict[str, Any]], old: dict[str, Any], new: dict[str, 
     return "\n".join(lines)
 
 
+def load_result(path: Path) -> dict[str, Any] | None:
+    """A result JSON, or None (with the reason on stderr) when it cannot be read."""
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"compare: cannot read {path}: {exc}", file=sys.stderr)
+        return None
+
+
 def run_compare(
     old_path: Path,
     new: dict[str, Any],
@@ -91,10 +100,8 @@ def run_compare(
     all_kinds: bool = False,
 ) -> int:
     """Print the comparison; 1 on a regression, 2 when OLD cannot be read."""
-    try:
-        old = json.loads(old_path.read_text("utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        print(f"compare: cannot read {old_path}: {exc}", file=sys.stderr)
+    old = load_result(old_path)
+    if old is None:
         return 2
     kinds = ("normalized", "accuracy", "absolute", "count") if all_kinds else DEFAULT_KINDS
     rows, regressions = compare(old, new, threshold, kinds)
@@ -131,10 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         help="also check absolute figures (only between runs on one machine)",
     )
     args = parser.parse_args(argv)
-    try:
-        new = json.loads(args.new.read_text("utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        print(f"compare: cannot read {args.new}: {exc}", file=sys.stderr)
+    new = load_result(args.new)
+    if new is None:
         return 2
     return run_compare(args.old, new, args.threshold, args.all)
 

@@ -17,7 +17,7 @@ import numpy as np
 from assistant.audio.file_source import write_wav
 from assistant.events import Event, FinalTranscript, SpeechEnded
 
-from .common import RATE_HZ, ResourceSampler, Results, percentiles, say
+from .common import RATE_HZ, ResourceSampler, Results, percentiles, ratio, rss_mb, say
 from .end_to_end import make_session, run_sessions
 
 # Faint noise rather than digital zeros: a real line is never exactly silent.
@@ -32,23 +32,18 @@ def load_model(model: str, results: Results, prefix: str = "cost") -> Any:
     from assistant.asr import WhisperDecoder
     from assistant.models import resolve_model
 
-    before = _rss()
+    before = rss_mb()
     decoder = WhisperDecoder(resolve_model(model), cpu_threads=2)
     decoder.warm_up()
     results.metric(f"{prefix}.model_load_s", decoder.load_s, "s")
     results.metric(f"{prefix}.model_warmup_s", decoder.warmup_s, "s")
-    results.metric(f"{prefix}.model_rss_mb", _rss() - before, "MB")
+    grown_mb = rss_mb() - before
+    results.metric(f"{prefix}.model_rss_mb", grown_mb, "MB")
     say(
         f"model {model}: load {decoder.load_s:.2f} s, warm-up {decoder.warmup_s:.2f} s, "
-        f"+{_rss() - before:.0f} MB"
+        f"+{grown_mb:.0f} MB"
     )
     return decoder
-
-
-def _rss() -> float:
-    from .common import rss_mb
-
-    return rss_mb()
 
 
 def silence(decoder: Any, seconds: float, playbook: Any, results: Results) -> dict[str, Any]:
@@ -155,13 +150,13 @@ def long_call(
     }
     results.metric(
         "call_length.decode_growth",
-        _ratio(last["decode_ms_p50"], first["decode_ms_p50"]),
+        ratio(last["decode_ms_p50"], first["decode_ms_p50"]),
         "last/first",
         kind="normalized",
     )
     results.metric(
         "call_length.engine_growth",
-        _ratio(last["engine_ms_p50"], first["engine_ms_p50"]),
+        ratio(last["engine_ms_p50"], first["engine_ms_p50"]),
         "last/first",
         kind="normalized",
     )
@@ -169,7 +164,7 @@ def long_call(
         results.metric("call_length.rss_growth_mb", last["rss_mb_max"] - first["rss_mb_max"], "MB")
     results.metric(
         "call_length.latency_growth",
-        _ratio(last["final_latency_ms_p50"], first["final_latency_ms_p50"]),
+        ratio(last["final_latency_ms_p50"], first["final_latency_ms_p50"]),
         "last/first",
         kind="normalized",
     )
@@ -225,10 +220,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _median_ms(values: list[float], scale: float) -> float | None:
     return round(statistics.median(values) * scale, 3) if values else None
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return round(a / b, 4) if a is not None and b else None
 
 
 if __name__ == "__main__":

@@ -68,10 +68,10 @@ class TappedSource:
 class PacedSource:
     """A fast ``FileSource`` held to ``speed`` times real time.
 
-    Unpaced, a long fast replay outruns the decoder and the ASR queue only grows
-    (and ``SourceWorker`` gives up on finals still queued 30 s after the input
-    ends); paced just below what the decoder sustains, every figure stays
-    meaningful. Blocks are re-stamped when handed over, as a device would.
+    Unpaced, a fast replay reads only as fast as the decoder clears its finals, so
+    every final waits behind the one before and its latency measures that backlog;
+    paced just below what the decoder sustains, each figure is the decode's own.
+    Blocks are re-stamped when handed over, as a device would.
     """
 
     def __init__(self, source: Any, speed: float) -> None:
@@ -150,9 +150,7 @@ def make_session(
     return record
 
 
-def run_sessions(
-    records: list[StreamRecord], sampler: ResourceSampler | None = None, timeout_s: float = 3600
-) -> dict[str, Any]:
+def run_sessions(records: list[StreamRecord], timeout_s: float = 3600) -> dict[str, Any]:
     """Run the sessions concurrently; poll how far behind real time they run."""
     lag: list[tuple[float, float, int]] = []  # (wall, worst audio lag, finals waiting)
     done = threading.Event()
@@ -232,7 +230,8 @@ def realtime_run(
         for i, (p, d) in enumerate(zip(paths, decoders, strict=True))
     ]
     with ResourceSampler() as sampler:
-        run = run_sessions(records, sampler)
+        run = run_sessions(records)
+    cpu_share = sampler.cpu_share()
     if browser is not None:
         browser.settle()
     per_stream = [
@@ -243,11 +242,11 @@ def realtime_run(
     t_speech = _speech_spans(records, truth)
     pooled.update(
         wall_s=round(run["wall_s"], 2),
-        cpu_share=round(sampler.cpu_share(), 4),
+        cpu_share=round(cpu_share, 4),
         cpu_share_speaking=_round(sampler.cpu_share_during(t_speech)),
         peak_rss_mb=round(sampler.peak_rss_mb, 1),
         cpu_s_per_audio_s=round(
-            sampler.cpu_share() * CORES * run["wall_s"] / max(per_stream[0]["audio_s"], 1e-9), 4
+            cpu_share * CORES * run["wall_s"] / max(per_stream[0]["audio_s"], 1e-9), 4
         ),
         cpu_by_thread=sampler.cpu_by_thread(),
         lag=lag_summary(run["lag"], run["started"]),
@@ -256,7 +255,7 @@ def realtime_run(
     )
     say(
         f"{label}: final p50/p95 {pooled['final_true_s']['p50']}/{pooled['final_true_s']['p95']} s"
-        f" (true end), CPU {pooled['cpu_share'] * 100:.0f}% of {2} cores"
+        f" (true end), CPU {cpu_share * 100:.0f}% of {CORES} cores"
     )
     return pooled
 

@@ -92,12 +92,9 @@ def analyse(
         },
     }
     if truth and all("text" in line and "speaker" in line for line in truth):
-        from .accuracy import hyps_from_finals, pooled_wer
+        from .accuracy import hyps_from_finals, pooled_wer, script_refs
 
-        refs: dict[str, str] = {}
-        for line in truth:
-            refs[line["speaker"]] = (refs.get(line["speaker"], "") + " " + line["text"]).strip()
-        out["wer"] = pooled_wer(refs, hyps_from_finals(finals))
+        out["wer"] = pooled_wer(script_refs(truth), hyps_from_finals(finals))
     asr = rec.session.pipeline.asr
     stopped = [s for s in rec.of(Status) if s.state == "stopped"]
     out["asr_busy_s"] = round(asr.busy_s, 3)

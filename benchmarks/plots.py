@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-BUDGET_FINAL_S = 0.7
-BUDGET_CARD_S = 0.8
+from .common import BUDGET_CARD_P95_S, BUDGET_FINAL_P95_S
 
 
 def _plt() -> Any:
@@ -48,8 +47,20 @@ def latency_by_stage(doc: dict[str, Any], out_dir: Path) -> Path | None:
     for i, (_, data) in enumerate(groups, 1):
         ax.scatter([i] * len(data), data, s=10, alpha=0.5, color="tab:blue")
     ax.set_xticks(range(1, len(groups) + 1), [label for label, _ in groups])
-    ax.axhline(BUDGET_FINAL_S, color="tab:orange", ls="--", lw=1, label="budget: final p95 0.7 s")
-    ax.axhline(BUDGET_CARD_S, color="tab:red", ls=":", lw=1, label="budget: card p95 0.8 s")
+    ax.axhline(
+        BUDGET_FINAL_P95_S,
+        color="tab:orange",
+        ls="--",
+        lw=1,
+        label=f"budget: final p95 {BUDGET_FINAL_P95_S:g} s",
+    )
+    ax.axhline(
+        BUDGET_CARD_P95_S,
+        color="tab:red",
+        ls=":",
+        lw=1,
+        label=f"budget: card p95 {BUDGET_CARD_P95_S:g} s",
+    )
     ax.set_ylabel("seconds after the end of speech")
     ax.set_title("Latency per stage (box: p25-p75, whiskers p5-p95)")
     ax.legend(loc="upper left", fontsize=8)
@@ -57,7 +68,8 @@ def latency_by_stage(doc: dict[str, Any], out_dir: Path) -> Path | None:
 
 
 def latency_vs_length(doc: dict[str, Any], out_dir: Path) -> Path | None:
-    rows = (doc.get("sections", {}).get("stages", {}).get("decode") or {}).get("rows")
+    decode = doc.get("sections", {}).get("stages", {}).get("decode") or {}
+    rows = decode.get("rows")
     by_length = doc.get("series", {}).get("by_length")
     if not rows and not by_length:
         return None
@@ -66,7 +78,13 @@ def latency_vs_length(doc: dict[str, Any], out_dir: Path) -> Path | None:
     if rows:
         x = [r["utterance_s"] for r in rows]
         ax.plot(x, [r["final_s"] for r in rows], "o-", label="final decode")
-        ax.plot(x, [r["partial_s"] for r in rows], "s-", label="partial decode (last 8 s)")
+        window = decode.get("partial_window_s")
+        ax.plot(
+            x,
+            [r["partial_s"] for r in rows],
+            "s-",
+            label=f"partial decode (last {window:g} s)" if window else "partial decode",
+        )
         if all("transcribe_s" in r for r in rows):
             ax.plot(x, [r["transcribe_s"] for r in rows], "^--", label="transcribe() (30 s pad)")
     if by_length:

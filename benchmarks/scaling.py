@@ -7,13 +7,13 @@ model the catalogue can load on this machine. (Utterance length is covered by
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .common import Results, Skip, say
+from .common import Results, Skip, ratio, say
 from .end_to_end import realtime_run
 
 # The figures each scaling row keeps (the full detail stays in its own section).
@@ -71,9 +71,12 @@ def streams(
     base = rows.get(str(min(counts)))
     for n in counts:
         if base and n != min(counts):
-            a, b = rows[str(n)]["final_true_s"]["p95"], base["final_true_s"]["p95"]
-            if a is not None and b:
-                results.metric(f"scaling.final_p95_{n}x_over_1x", a / b, "ratio", kind="normalized")
+            results.metric(
+                f"scaling.final_p95_{n}x_over_1x",
+                ratio(rows[str(n)]["final_true_s"]["p95"], base["final_true_s"]["p95"]),
+                "ratio",
+                kind="normalized",
+            )
     return rows
 
 
@@ -118,7 +121,3 @@ def models(
     if not rows:
         raise Skip("no other catalogue model is installed (see `turnaround models`)")
     return rows
-
-
-def no_browser() -> AbstractContextManager[None]:
-    return nullcontext(None)

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import Results, dig, ratio
+from .common import (
+    BUDGET_CARD_P95_S,
+    BUDGET_CPU_SPEAKING_SHARE,
+    BUDGET_FINAL_P95_S,
+    BUDGET_PARTIAL_INTERVAL_S,
+    BUDGET_RSS_MB,
+    Results,
+    dig,
+    ratio,
+)
 
 
 def collect_series(sections: dict[str, Any]) -> dict[str, Any]:
@@ -29,17 +38,31 @@ def collect_series(sections: dict[str, Any]) -> dict[str, Any]:
     return series
 
 
+def _le(limit: float) -> str:
+    return f"<= {limit:g}"
+
+
 def add_headline_metrics(r: Results) -> None:
     s = r.sections
     e = s.get("end_to_end") or {}
     m = r.metric
     m("e2e.final_true_p50", dig(e, "final_true_s", "p50"), "s")
-    m("e2e.final_true_p95", dig(e, "final_true_s", "p95"), "s", budget="<= 0.7")
+    m("e2e.final_true_p95", dig(e, "final_true_s", "p95"), "s", budget=_le(BUDGET_FINAL_P95_S))
     m("e2e.final_vad_p95", dig(e, "final_vad_s", "p95"), "s")
     m("e2e.suggestion_true_p95", dig(e, "suggestion_true_s", "p95"), "s")
-    m("e2e.card_painted_true_p95", dig(e, "rendered_card_true_s", "p95"), "s", budget="<= 0.8")
+    m(
+        "e2e.card_painted_true_p95",
+        dig(e, "rendered_card_true_s", "p95"),
+        "s",
+        budget=_le(BUDGET_CARD_P95_S),
+    )
     m("e2e.caption_painted_true_p95", dig(e, "rendered_caption_true_s", "p95"), "s")
-    m("e2e.partial_interval_p95", dig(e, "partials", "interval_s", "p95"), "s", budget="<= 0.5")
+    m(
+        "e2e.partial_interval_p95",
+        dig(e, "partials", "interval_s", "p95"),
+        "s",
+        budget=_le(BUDGET_PARTIAL_INTERVAL_S),
+    )
     m("e2e.first_caption_p50", dig(e, "partials", "speech_start_to_first_s", "p50"), "s")
     share = e.get("cpu_share")
     m("e2e.cpu_share", None if share is None else share * 100, "% of 2 cores")
@@ -48,9 +71,9 @@ def add_headline_metrics(r: Results) -> None:
         "e2e.cpu_share_speaking",
         None if speaking is None else speaking * 100,
         "% of 2 cores",
-        budget="<= 35",
+        budget=_le(BUDGET_CPU_SPEAKING_SHARE * 100),
     )
-    m("e2e.peak_rss_mb", e.get("peak_rss_mb"), "MB", budget="<= 400")
+    m("e2e.peak_rss_mb", e.get("peak_rss_mb"), "MB", budget=_le(BUDGET_RSS_MB))
     m("e2e.audio_lag_max_s", dig(e, "lag", "audio_lag_s", "max"), "s")
     m("e2e.decoder_busy_per_audio_s", e.get("decoder_busy_per_audio_s"), "s/s")
     m("e2e.dropped_partials", e.get("dropped_partials"), "count", kind="count")
