@@ -23,13 +23,13 @@ import pytest
 
 from assistant.browser import HEADLESS_CHROMIUM_ARGS
 from assistant.events import FinalTranscript, PartialTranscript, SilenceTick, Speaker, Status
-from assistant.events import Suggestion as SuggestionEvent
 from assistant.server import OverlayServer
 
 from .conftest import REPO, SAMPLE_CALL
+from .overlay_helpers import card as card_event
+from .overlay_helpers import final
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = HEADLESS_CHROMIUM_ARGS
 ARTIFACTS = REPO / "test-artifacts"
 VIEWPORT = {"width": 360, "height": 480}
 # Generous waits for a loaded 2-core CI machine (ms, Playwright's unit).
@@ -49,7 +49,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=HEADLESS_CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
@@ -92,27 +92,6 @@ def wait_until(predicate, timeout_s: float = WAIT_MS / 1000) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition never became true"
         time.sleep(0.05)
-
-
-def final(uid: int, text: str, speaker: Speaker = Speaker.REP) -> FinalTranscript:
-    now = time.monotonic()
-    start = uid * 4.0
-    return FinalTranscript(speaker, uid, start, start + 3.0, text, now - 0.6, now - 0.1)
-
-
-def suggestion(n: int, severity: str = "warn") -> SuggestionEvent:
-    now = time.monotonic()
-    return SuggestionEvent(
-        id=f"s{n}-rep_but",
-        trigger="rep_but",
-        prompt=f'Card {n}: replace "but" with "and".',
-        why='You answered their point with "but".',
-        source="Fall on Your Sword - 4 Steps to Fixing a Bad Sales Relationship",
-        severity=severity,
-        at_s=10.0,
-        created_wall=now,
-        speech_end_wall=now - 0.6,
-    )
 
 
 def open_overlay(page: Any, srv: OverlayServer, url: str | None = None) -> None:
@@ -211,8 +190,8 @@ def test_cards_captions_and_meters_render_and_feedback_reaches_the_server(
     page.wait_for_selector('.cap.final[data-id="u3"]')
     assert page.locator(".cap.partial").count() == 0  # the final replaced the partial
 
-    server.handler(suggestion(1, "info"))
-    server.handler(suggestion(2, "alert"))
+    server.handler(card_event(1, "info"))
+    server.handler(card_event(2, "alert"))
     page.wait_for_selector('.card.sev-alert[data-id="s2-rep_but"]')
     assert page.locator(".card").first.get_attribute("data-id") == "s2-rep_but"  # newest on top
 
@@ -262,7 +241,7 @@ def test_page_reconnects_after_a_server_restart_and_shows_the_snapshot(
     first.start()
     port = first.port
     open_overlay(page, first)
-    first.handler(suggestion(1))
+    first.handler(card_event(1))
     page.wait_for_selector('.card[data-id="s1-rep_but"]')
     first.stop()
     page.wait_for_selector("#conn[data-state='offline']")
@@ -275,7 +254,7 @@ def test_page_reconnects_after_a_server_restart_and_shows_the_snapshot(
     try:
         second.handler(Status("listening", "restarted"))
         second.handler(final(1, "Back after the restart."))
-        second.handler(suggestion(7))
+        second.handler(card_event(7))
         page.wait_for_selector('.card[data-id="s7-rep_but"]', timeout=WAIT_MS)
         page.wait_for_selector("#conn[data-state='listening']")
         assert page.locator('.card[data-id="s1-rep_but"]').count() == 0  # old server's card
@@ -403,7 +382,7 @@ def test_pop_out_moves_the_overlay_into_picture_in_picture(
         page.click("#btn-pip")
     pip = popup.value
     page.wait_for_selector("#popped:not([hidden])")
-    server.handler(suggestion(3))
+    server.handler(card_event(3))
     pip.wait_for_selector('.card[data-id="s3-rep_but"]')
     wait_until(lambda: any(r["id"] == "s3-rep_but" for r in server.latencies))  # painted there
     pip.keyboard.press("d")

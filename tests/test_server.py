@@ -18,16 +18,16 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from assistant.client_queue import ClientQueue, Outgoing
 from assistant.events import (
-    FinalTranscript,
     PartialTranscript,
     SilenceTick,
     Speaker,
     Status,
-    Suggestion,
 )
 from assistant.overlay_http import resolve_static
 from assistant.protocol import MAX_CLIENT_MESSAGE_BYTES, MAX_FRAME_BYTES
 from assistant.server import OverlayServer
+
+from .overlay_helpers import card, final
 
 # Generous: a loaded 2-core CI machine, never a latency claim.
 TIMEOUT_S = 20.0
@@ -74,26 +74,6 @@ def origin(srv: OverlayServer) -> str:
 
 def ws_url(srv: OverlayServer, token: str | None = None) -> str:
     return f"ws://127.0.0.1:{srv.port}/ws" + (f"?token={token}" if token else "")
-
-
-def final(uid: int, text: str, speaker: Speaker = Speaker.REP) -> FinalTranscript:
-    now = time.monotonic()
-    return FinalTranscript(speaker, uid, uid * 3.0, uid * 3.0 + 2.0, text, now - 0.5, now - 0.1)
-
-
-def card(n: int = 1, severity: str = "warn") -> Suggestion:
-    now = time.monotonic()
-    return Suggestion(
-        id=f"s{n}-rep_but",
-        trigger="rep_but",
-        prompt='Replace "but" with "and".',
-        why='You answered their point with "but".',
-        source="Fall on Your Sword",
-        severity=severity,
-        at_s=10.0,
-        created_wall=now,
-        speech_end_wall=now - 0.5,
-    )
 
 
 async def recv_json(ws: ClientConnection) -> dict[str, Any]:
