@@ -19,6 +19,9 @@ from assistant.events import FinalTranscript, SilenceTick, Speaker
 # Enough history for every detector window (the longest is the 180 s talk-ratio
 # window; even fast talkers produce far fewer than 400 utterances in 3 minutes).
 HISTORY_UTTERANCES = 400
+# A piece continues an utterance among the last few recorded: on two channels the
+# other side's backchannels can land between two pieces of one turn.
+PIECE_LOOKBACK = 8
 
 _WORD_RE = re.compile(r"[A-Za-z0-9]+(?:['-][A-Za-z]+)*")
 
@@ -198,21 +201,23 @@ class ConversationState:
     # -- feeding ---------------------------------------------------------------------
 
     def add_final(self, event: FinalTranscript) -> Utterance:
-        """Record one final transcript and return its derived ``Utterance``."""
-        probability = self.scorer.probability(event.text)
-        utt = Utterance(
-            utterance_id=event.utterance_id,
-            speaker=event.speaker,
-            start_s=event.start_s,
-            end_s=event.end_s,
-            text=event.text,
-            words=len(words_of(event.text)),
-            question=question_kind(event.text),
-            negativity=probability,
-            negative=probability >= self.scorer.threshold,
-            backchannel=is_backchannel(event.text) and event.speaker != Speaker.UNKNOWN,
-            speech_end_wall=event.speech_end_wall,
-        )
+        """Record one final transcript (or one more piece of an utterance already
+        recorded) and return the derived ``Utterance``.
+
+        Pieces of one utterance are merged into a single ``Utterance``: detectors see
+        "this is a little expensive for us" whole even when "expensive for us" was
+        committed a second after "this is a little", and every count (turns,
+        questions, talk time) is what it would be had the utterance arrived at once.
+        Signals name their episode by utterance id, so a detector that already fired
+        on the first piece is not reported again for the merged text.
+        """
+        earlier = self._open_piece(event) if event.piece > 0 else None
+        text = event.text if earlier is None else f"{earlier.text} {event.text}".strip()
+        start_s = event.start_s if earlier is None else min(earlier.start_s, event.start_s)
+        utt = self._utterance(event, text, start_s)
+        if earlier is not None:
+            self._replace(earlier, utt)
+            return utt
         previous = self.history[-1] if self.history else None
         stats = self.stats.setdefault(utt.speaker, SpeakerStats())
         stats.talk_s += utt.duration_s
@@ -225,9 +230,58 @@ class ConversationState:
         stats.last_end_s = max(utt.end_s, stats.last_end_s or 0.0)
         self._extend_monologue(utt)
         self.history.append(utt)
-        self.now_s = max(self.now_s, utt.end_s)
-        self.silence_s = self.now_s - self.last_end_s()
+        self._advance_to(utt.end_s)
         return utt
+
+    def _utterance(self, event: FinalTranscript, text: str, start_s: float) -> Utterance:
+        probability = self.scorer.probability(text)
+        return Utterance(
+            utterance_id=event.utterance_id,
+            speaker=event.speaker,
+            start_s=start_s,
+            end_s=event.end_s,
+            text=text,
+            words=len(words_of(text)),
+            question=question_kind(text),
+            negativity=probability,
+            negative=probability >= self.scorer.threshold,
+            backchannel=is_backchannel(text) and event.speaker != Speaker.UNKNOWN,
+            speech_end_wall=event.speech_end_wall,
+        )
+
+    def _open_piece(self, event: FinalTranscript) -> Utterance | None:
+        """The recorded utterance that ``event`` continues, if it is still recent
+        (the other side may have spoken in between on a second channel)."""
+        for i, utt in enumerate(reversed(self.history)):
+            if i >= PIECE_LOOKBACK:
+                return None
+            if utt.utterance_id == event.utterance_id and utt.speaker == event.speaker:
+                return utt
+        return None
+
+    def _replace(self, old: Utterance, new: Utterance) -> None:
+        """Swap ``old`` for its grown version, moving every total by the difference."""
+        index = len(self.history) - 1 - list(reversed(self.history)).index(old)
+        self.history[index] = new
+        stats = self.stats.setdefault(new.speaker, SpeakerStats())
+        stats.talk_s += new.duration_s - old.duration_s
+        stats.words += new.words - old.words
+        stats.questions += (new.question is not None) - (old.question is not None)
+        stats.last_end_s = max(new.end_s, stats.last_end_s or 0.0)
+        mono = self.monologue
+        if mono is not None and mono.speaker == new.speaker and mono.end_s >= old.end_s:
+            self.monologue = Monologue(
+                mono.speaker,
+                mono.start_s,
+                max(mono.end_s, new.end_s),
+                mono.utterances,
+                mono.words + new.words - old.words,
+            )
+        self._advance_to(new.end_s)
+
+    def _advance_to(self, end_s: float) -> None:
+        self.now_s = max(self.now_s, end_s)
+        self.silence_s = self.now_s - self.last_end_s()
 
     def tick(self, event: SilenceTick) -> None:
         """Advance the stream clock; the tick's silence is authoritative (live VAD)."""

@@ -69,7 +69,15 @@ class PartialTranscript:
 
 @dataclass(frozen=True)
 class FinalTranscript:
-    """Committed text of one utterance. Never dropped under overload."""
+    """Committed text: one *piece* of an utterance. Never dropped under overload.
+
+    A long turn is not held back until its speaker pauses: words that two successive
+    decodes agree on are committed while the speaker goes on, as pieces 0, 1, 2 ...
+    of the same ``utterance_id``; ``last`` marks the piece that closes the
+    utterance. Each piece carries only its own words (never repeated in a later
+    piece) and the stretch of audio they came from, so joining the pieces of an
+    utterance in order gives its whole text. A short utterance is a single piece.
+    """
 
     speaker: Speaker
     utterance_id: int
@@ -80,6 +88,8 @@ class FinalTranscript:
     decoded_wall: float  # when the text was ready
     avg_logprob: float = 0.0
     no_speech_prob: float = 0.0
+    piece: int = 0
+    last: bool = True
 
     @property
     def latency_s(self) -> float:
