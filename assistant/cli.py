@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .errors import AudioInputError, TurnaroundError
@@ -15,6 +15,7 @@ from .models import DEFAULT_MODEL, load_catalog, resolve_model
 from .pipeline import PipelineConfig, Route
 from .segmenter import VadConfig
 from .session import Handler, Session, SessionOptions, say
+from .session_store import default_sessions_dir
 from .streaming import StreamingConfig
 
 SAMPLE_CALL = Path(__file__).resolve().parent / "samples" / "sample_call.ogg"
@@ -58,9 +59,10 @@ def _add_stream_args(p: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="DIR",
         default=None,
-        help="where the session transcript (text and card feedback, never audio) is appended "
-        "as it goes: DIR/session-*.jsonl (default for live and real-time replay: "
-        f"{default_sessions_dir()})",
+        help="where the session (transcript, cards and card feedback; never audio) is "
+        "appended as it goes: DIR/session-ID.jsonl, private to you (default for live and "
+        f"real-time replay: {default_sessions_dir()}; a fast or --transcript replay records "
+        "only when given)",
     )
     g.add_argument("--no-record", action="store_true", help="do not write a session transcript")
     _add_coach_args(p)
@@ -206,11 +208,6 @@ def cmd_models() -> int:
     return 0
 
 
-def default_sessions_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "turnaround" / "sessions"
-
-
 def _record_dir(args: argparse.Namespace, realtime: bool) -> Path | None:
     """Live and real-time sessions are recorded unless told not to; a fast replay
     (an experiment, a benchmark) only when asked."""
@@ -224,12 +221,11 @@ def _record_dir(args: argparse.Namespace, realtime: bool) -> Path | None:
 def _run_session(routes: list[Route], args: argparse.Namespace, realtime: bool, banner: str) -> int:
     """Run a session, with the overlay server when it is a real-time one."""
     session = Session(routes, _options(args, realtime), _handlers(args))
+    recorder = session.recorder
     server = None
     if realtime and not args.no_server:
         from .overlay_http import is_loopback
         from .server import OverlayServer
-
-        recorder = session.recorder
 
         def control(action: str) -> None:
             if action == "pause":
@@ -273,11 +269,36 @@ def _options(args: argparse.Namespace, realtime: bool) -> SessionOptions:
         model_dir=args.model_dir,
         cpu_threads=args.threads,
         record_dir=_record_dir(args, realtime),
+        record_meta=_record_meta(args, _input_kind(args), realtime),
         pipeline=PipelineConfig(
             vad=VadConfig(end_silence_s=args.end_silence),
             streaming=StreamingConfig(partials=realtime and not args.no_partials),
         ),
     )
+
+
+def _input_kind(args: argparse.Namespace) -> str:
+    """What the session listened to: audio devices, or a file (cmd_live sets sample
+    when it falls back to the bundled call)."""
+    return "file" if getattr(args, "sample", False) or getattr(args, "file", None) else "devices"
+
+
+def _record_meta(args: argparse.Namespace, kind: str, realtime: bool) -> dict[str, Any]:
+    """The session file's metadata that only the command line knows."""
+    coach = not args.no_coach
+    mode = "sales"
+    if coach:
+        from .playbook import load_playbook
+
+        mode = load_playbook(args.playbook).mode.value
+    return {
+        "mode": mode,
+        "playbook": args.playbook if coach else None,
+        "coach": coach,
+        "input": {"kind": kind},
+        "realtime": realtime,
+        "overlay": realtime and not getattr(args, "no_server", True),
+    }
 
 
 def _handlers(args: argparse.Namespace) -> list[Handler]:
@@ -311,15 +332,36 @@ def _handlers(args: argparse.Namespace) -> list[Handler]:
 def cmd_replay_transcript(args: argparse.Namespace) -> int:
     import json
 
+    from .recorder import TranscriptRecorder
     from .transcript_replay import format_event_text, replay_transcript
 
+    recorder = None
+    if args.record is not None and not args.no_record:
+        meta = _record_meta(args, "transcript", realtime=False)
+        meta["input"]["names"] = [args.transcript.name]
+        meta["model"] = None  # text in, no speech recognition
+        recorder = TranscriptRecorder.create(args.record, **meta)
+        say(f"recording the session to {recorder.path}")
+    stream_s = 0.0
+
     def emit(event: dict) -> None:
+        nonlocal stream_s
+        stream_s = max(stream_s, float(event.get("end_s") or event.get("at_s") or 0.0))
+        if recorder is not None:
+            recorder.write(event)
         if args.json:
             print(json.dumps(event, ensure_ascii=False), flush=True)
         elif event.get("type") != "Signal" or args.signals:
             print(format_event_text(event), flush=True)
 
-    replay_transcript(args.transcript, args.playbook, emit)
+    try:
+        replay_transcript(args.transcript, args.playbook, emit)
+    except BaseException:
+        if recorder is not None:
+            recorder.abandon()  # nothing replayed: no empty session left behind
+        raise
+    if recorder is not None:
+        recorder.end(stream_s, "end of input")
     return 0
 
 
