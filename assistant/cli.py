@@ -1,4 +1,4 @@
-"""Command line: `turnaround devices | live | replay | models`."""
+"""Command line: `turnaround devices | live | replay | models | sessions | report`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .cli_sessions import add_commands as add_session_commands
+from .cli_sessions import cmd_report, cmd_sessions
 from .errors import AudioInputError, TurnaroundError
 from .events import Speaker
 from .models import DEFAULT_MODEL, load_catalog, resolve_model
@@ -26,6 +28,8 @@ EPILOG = """examples:
   turnaround live --mic 2 --remote 5      rep on input 2, customer on input 5 (call loopback)
   turnaround replay --sample              replay the bundled sample call in real time
   turnaround replay call.m4a --fast --json   one JSON event per line, as fast as possible
+  turnaround sessions                     past sessions: date, length, cards, feedback
+  turnaround report last --open           the coaching report of the latest session
 """
 
 
@@ -179,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stream_args(replay)
     _add_overlay_args(replay)
     _add_model_args(replay)
+    add_session_commands(sub)
     return parser
 
 
@@ -439,6 +444,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_live(args)
         if args.command == "replay":
             return cmd_replay(args)
+        if args.command == "sessions":
+            return cmd_sessions(args)
+        if args.command == "report":
+            return cmd_report(args)
         parser.print_help()
         return 2
     except TurnaroundError as exc:
