@@ -238,9 +238,10 @@ def _run_session(routes: list[Route], args: argparse.Namespace, realtime: bool, 
             else:
                 session.pipeline.resume()
 
+        record = None if recorder is None else recorder.write
         server = OverlayServer(
             host=args.host, port=args.port, token=args.token,
-            on_control=control, on_feedback=None if recorder is None else recorder.write,
+            on_control=control, on_feedback=record, on_card_closed=record,
         )  # fmt: skip
         try:
             server.start()
@@ -260,7 +261,12 @@ def _run_session(routes: list[Route], args: argparse.Namespace, realtime: bool, 
             open_overlay(server.url)
     say(banner)
     try:
-        return session.run()
+        code = session.run()
+        if server is not None and recorder is not None:
+            from .call_summary import offer_summary
+
+            offer_summary(server, recorder.path, wait=sys.stdin.isatty())
+        return code
     finally:
         if server is not None:
             server.stop()

@@ -274,3 +274,38 @@ def test_missing_matplotlib_is_a_clear_error(tmp_path: Path, sample_session: Pat
     md = turnaround("report", str(sample_session), "--format", "md",
                     env={"PYTHONPATH": str(tmp_path)})  # fmt: skip
     assert md.returncode == 0, md.stderr
+
+
+def test_on_a_terminal_the_overlay_stays_up_with_the_call_summary(tmp_path: Path) -> None:
+    import http.client
+    import pty
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller, terminal = pty.openpty()  # stdin is a terminal, as for a person
+    run = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "replay", str(REPO / "tests" / "fixtures" / "audio"
+         / "customer_objection.flac"), "--record", str(tmp_path), "--port", str(port)],
+        cwd=REPO, stdin=terminal, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        said = []
+        for line in run.stderr or []:
+            said.append(line)
+            if "call summary: http://" in line:
+                break
+        assert f"call summary: http://127.0.0.1:{port}/summary" in said[-1], said
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/summary")
+        page = conn.getresponse()
+        assert page.status == 200 and b"<h1>Call summary</h1>" in page.read()
+        assert run.poll() is None  # still serving
+        run.send_signal(signal.SIGINT)  # Ctrl-C
+        assert run.wait(timeout=20) == 0
+    finally:
+        if run.poll() is None:
+            run.kill()
+        os.close(controller)
+        os.close(terminal)

@@ -1,7 +1,9 @@
-"""The report in real headless Chromium: the HTML file, offline."""
+"""The report in real headless Chromium: the HTML file offline, and the overlay's
+"call summary" link served by the real overlay server when a session ends."""
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,11 +12,16 @@ import pytest
 
 from assistant.browser import HEADLESS_CHROMIUM_ARGS
 from assistant.cli_sessions import render
+from assistant.events import Status
+from assistant.server import OverlayServer
+from assistant.summary_http import SUMMARY_PATH
 
 from .conftest import REPO
+from .overlay_helpers import card
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
+WAIT_MS = 20_000
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (CI installs it)"
@@ -40,7 +47,7 @@ def context(browser: Any) -> Iterator[tuple[Any, list[str], list[str]]]:
 
     def guard(route: Any) -> None:
         url = route.request.url
-        if url.startswith(("file:", "data:")):
+        if url.startswith(("file:", "data:", "http://127.0.0.1")):
             route.continue_()
         else:
             requests.append(url)
@@ -94,3 +101,91 @@ def test_html_report_renders_offline_in_chromium(
 
     assert requests == [], f"the report reached for the network: {requests}"
     assert errors == []
+
+
+# -- the overlay's call summary ------------------------------------------------------
+
+
+def get(srv: OverlayServer, path: str, host: str | None = None) -> http.client.HTTPResponse:
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    conn.request("GET", path, headers={"Host": host or f"127.0.0.1:{srv.port}"})
+    return conn.getresponse()
+
+
+def test_summary_route_follows_the_server_rules() -> None:
+    srv = OverlayServer(port=0)
+    srv.start()
+    try:
+        assert get(srv, SUMMARY_PATH).status == 404  # before the call ends
+        srv.publish_summary("<!doctype html><title>Call summary</title><h1>ok</h1>")
+        ok = get(srv, SUMMARY_PATH)
+        assert ok.status == 200 and b"<h1>ok</h1>" in ok.read()
+        policy = ok.getheader("Content-Security-Policy")
+        assert "default-src 'none'" in policy and "script-src" not in policy
+        assert get(srv, SUMMARY_PATH, host="evil.example:80").status == 403  # DNS rebinding
+        for other in ("/summary/", "/summary/../index.html", "/%2e%2e/summary", "/Summary"):
+            assert get(srv, other).status in (403, 404), other
+    finally:
+        srv.stop()
+    open_srv = OverlayServer(host="0.0.0.0", port=0)  # off loopback: the token is required
+    open_srv.start()
+    try:
+        open_srv.publish_summary("<h1>private</h1>")
+        assert get(open_srv, SUMMARY_PATH).status == 403
+        assert get(open_srv, f"{SUMMARY_PATH}?token=wrong").status == 403
+        assert get(open_srv, f"{SUMMARY_PATH}?token={open_srv.token}").status == 200
+    finally:
+        open_srv.stop()
+
+
+def test_cards_the_overlay_closes_by_itself_are_recorded() -> None:
+    closed: list[dict[str, Any]] = []
+    srv = OverlayServer(port=0, on_card_closed=closed.append)
+    srv.start()
+    try:
+        for n in range(1, 5):  # a fourth card pushes the oldest out
+            srv.handler(card(n))
+    finally:
+        srv.stop()  # runs pending callbacks
+    assert [(r["type"], r["card_id"], r["reason"]) for r in closed] == [
+        ("CardClosed", "s1-rep_but", "replaced")
+    ]
+
+
+def test_overlay_links_the_call_summary_when_the_call_ends(
+    sample_session: Path, context: tuple[Any, list[str], list[str]]
+) -> None:
+    ctx, requests, errors = context
+    srv = OverlayServer(port=0)
+    srv.start()
+    try:
+        page = ctx.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.set_viewport_size({"width": 360, "height": 480})
+        page.goto(srv.url)
+        page.wait_for_selector('#conn[data-state="starting"]')
+        srv.handler(Status("listening", "sample_call.ogg"))
+        page.wait_for_selector('#conn[data-state="listening"]')
+        assert page.locator("#summary").is_hidden()
+        srv.handler(Status("stopped", "end of input"))
+        page.wait_for_selector('#conn[data-state="stopped"]')
+        assert page.locator("#summary").is_hidden()  # no report yet: no dead link
+
+        srv.publish_summary(render(sample_session, "html"))
+        link = page.wait_for_selector("#summary", state="visible", timeout=WAIT_MS)
+        assert link.get_attribute("href") == SUMMARY_PATH
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "overlay-call-summary-link.png"))
+        with ctx.expect_page() as opened:
+            link.click()
+        report = opened.value
+        report.wait_for_load_state()
+        assert report.inner_text("h1") == "Call summary"
+        assert report.locator("#timeline svg").count() == 1
+        # A page that connects after the end gets the link in its snapshot.
+        late = ctx.new_page()
+        late.goto(srv.url)
+        late.wait_for_selector("#summary", state="visible", timeout=WAIT_MS)
+    finally:
+        srv.stop()
+    assert requests == [] and errors == []
