@@ -144,7 +144,9 @@ def _gaps(lines: list[Line]) -> list[QuestionGap]:
     for i, line in enumerate(lines):
         if not line.ends_in_question:
             continue
-        nxt = lines[i + 1] if i + 1 < len(lines) else None
+        # The first utterance still going after the question ends: the answer, or the
+        # asker carrying on (a backchannel during the question does not count).
+        nxt = next((ln for ln in lines[i + 1 :] if ln.end_s > line.end_s), None)
         silence = None if nxt is None else max(0.0, nxt.start_s - line.end_s)
         gaps.append(
             QuestionGap(

@@ -44,8 +44,8 @@ METHOD: dict[str, str] = {
     "stretch": "The other side's longest monologue, measured as above: long customer "
     "stretches mean the customer is telling their story.",
     "silences": "For every utterance that ends in a question, the gap from its end to "
-    "the start of the next utterance by anyone (0 if someone spoke over its end). Gaps of "
-    "3 s or more are marked.",
+    "the start of the next utterance by anyone that goes on past it (0 if someone spoke "
+    "over its end). Gaps of 3 s or more are marked.",
     "timeline": "Bars: when each speaker talked. Line: the other side's negativity "
     "(probability from the coach's negativity model, per utterance, and the mean of the "
     "last three). Markers: where each card fired, coloured by what became of it.",

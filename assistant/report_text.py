@@ -4,6 +4,7 @@ the small formatting helpers every format shares."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from html import escape
 from typing import Any
 
 from .report_model import (
@@ -66,9 +67,9 @@ def _md_escape(text: str) -> str:
 
 
 def render_markdown(r: Report) -> str:
-    out: list[str] = [f"# Call summary\n\n{headline(r)}\n"]
+    out: list[str] = [f"# Call summary\n\n{_md_escape(headline(r))}\n"]
     if r.notes:
-        out.append("**Notes:** " + "; ".join(r.notes) + "\n")
+        out.append("**Notes:** " + _md_escape("; ".join(r.notes)) + "\n")
     out.append(f"## Talk ratio\n\n*How:* {METHOD['talk']}\n")
     out += [f"- {sp}: {r.talk_s[sp]:.1f} s ({percent(r.share[sp])})" for sp in r.talk_s] or [
         "- nobody spoke"
@@ -110,19 +111,20 @@ def render_markdown(r: Report) -> str:
     out.append(f"\n## Stall moments\n\n*How:* {METHOD['stalls']} {METHOD['cards']}\n")
     for n, c in enumerate(r.cards, start=1):
         out.append(
-            f'<a id="card-{c.id}"></a>\n### {n}. {clock(c.at_s)} {c.trigger} — {c.fate.value}\n'
+            f'<a id="card-{escape(c.id)}"></a>\n'
+            f"### {n}. {clock(c.at_s)} {_md_escape(c.trigger)} — {c.fate.value}\n"
         )
         for q in c.excerpt:
             out.append(f"> {_link(q.anchor, clock(q.start_s))} {q.speaker}: {_md_escape(q.text)}\n")
         out.append(f"**Prompt:** {_md_escape(c.prompt)}  ")
-        out.append(f"*Why:* {_md_escape(c.why)} ({c.source})\n")
+        out.append(f"*Why:* {_md_escape(c.why)} ({_md_escape(c.source)})\n")
     if not r.cards:
         out.append("No card fired.\n")
     if r.defensive is not None and r.manager_questions is not None:
         out.append("\n## Coaching\n\n### The rep's defensive moments\n")
         out.append(f"*How:* {METHOD['defensive']}\n")
         out += [
-            f"- {_link(m.anchor, clock(m.at_s))} {_md_escape(m.text)} {m.detail}".rstrip()
+            f"- {_link(m.anchor, clock(m.at_s))} {_md_escape(f'{m.text} {m.detail}')}".rstrip()
             for m in r.defensive
         ] or ["- none flagged"]
         opened = sum(q.kind == "open" for q in r.manager_questions)

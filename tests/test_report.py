@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -117,8 +118,8 @@ def test_sample_call_figures_match_the_event_log(sample_session: Path) -> None:
     gaps = []
     for i, u in enumerate(utts):
         if u["text"].rstrip().endswith("?"):
-            after = utts[i + 1]["start"] - u["end"] if i + 1 < len(utts) else None
-            gaps.append(None if after is None else max(0.0, after))
+            later = [v for v in utts[i + 1 :] if v["end"] > u["end"]]
+            gaps.append(max(0.0, later[0]["start"] - u["end"]) if later else None)
     measured = [g["silence_s"] for g in report["silences_after_questions"]]
     assert measured == pytest.approx(gaps, abs=0.01)
     assert max(g for g in gaps if g is not None) > 5  # "What would it take ...?" met silence
@@ -309,3 +310,60 @@ def test_on_a_terminal_the_overlay_stays_up_with_the_call_summary(tmp_path: Path
             run.kill()
         os.close(controller)
         os.close(terminal)
+
+
+def final_record(speaker: str, uid: int, start: float, end: float, text: str, **kw: Any) -> dict:
+    from assistant.events import FinalTranscript, Speaker, to_json_dict
+
+    return to_json_dict(FinalTranscript(Speaker(speaker), uid, start, end, text, 0.0, 0.0, **kw))
+
+
+def test_pieces_of_one_utterance_are_one_line_of_the_report(tmp_path: Path) -> None:
+    recorder = TranscriptRecorder.create(tmp_path, mode="sales", overlay=False)
+    recorder.write(final_record("rep", 1, 0.0, 4.0, "So our platform", piece=0, last=False))
+    recorder.write(final_record("customer", 2, 4.2, 4.6, "mm-hmm"))  # backchannel between
+    recorder.write(final_record("rep", 1, 4.0, 9.5, "does three things. Does that help?",
+                                piece=1, last=True))  # fmt: skip
+    recorder.write(final_record("customer", 3, 12.0, 15.0, "Okay. Tell me about pricing."))
+    recorder.end(15.0, "end of input")
+    report = build_report(read_session(recorder.path))
+    rep = [ln for ln in report.transcript if ln.speaker == "rep"]
+    assert [(ln.start_s, ln.end_s, ln.text) for ln in rep] == [
+        (0.0, 9.5, "So our platform does three things. Does that help?")
+    ]
+    assert report.talk_s["rep"] == pytest.approx(9.5)
+    assert report.questions["rep"].total == 1 and report.questions["customer"].total == 1
+    assert report.monologues["rep"].duration_s == pytest.approx(9.5)
+    (gap,) = [g for g in report.gaps if g.asker == "rep"]
+    assert gap.silence_s == pytest.approx(12.0 - 9.5) and gap.next_speaker == "customer"
+
+
+def test_hostile_text_in_a_session_stays_text(tmp_path: Path) -> None:
+    from assistant.report_html import render_html
+    from assistant.report_text import render_markdown
+
+    recorder = TranscriptRecorder.create(tmp_path, mode="sales", overlay=True)
+    evil = '<script>alert(1)</script><img src=x onerror=alert(2)> "quoted" [x](http://e.vil)'
+    recorder.write(final_record("customer", 1, 0.0, 2.0, evil))
+    recorder.write({"type": "Suggestion", "id": 'c"><script>x</script>', "trigger": "t<b>",
+                    "prompt": evil, "why": evil, "source": evil, "severity": "info",
+                    "at_s": 2.0, "evidence": {"utterances": [{"id": 1, "speaker": "customer",
+                    "start_s": 0.0, "text": evil}]}})  # fmt: skip
+    recorder.close()
+    report = build_report(read_session(recorder.path))
+    html = render_html(report).lower()
+    assert "<script" not in html and "<img" not in html and 'href="http' not in html
+    md = render_markdown(report)
+    assert not re.search(r"(?<!\\)<(script|img)", md) and "[x](http" not in md
+
+
+def test_a_session_killed_before_anyone_spoke_still_reports(tmp_path: Path) -> None:
+    from assistant.report_html import render_html
+    from assistant.report_text import render_markdown, report_json
+
+    recorder = TranscriptRecorder.create(tmp_path, mode="coaching", playbook="coaching-1on1")
+    recorder.close()  # no events, no end: killed during the first seconds
+    report = build_report(read_session(recorder.path))
+    assert report.duration_s == 0 and report.transcript == () and report.coached_share is None
+    assert "<svg" in render_html(report) and "Transcript" in render_markdown(report)
+    assert report_json(report)["coaching"] == {"defensive": [], "manager_questions": []}
