@@ -240,3 +240,25 @@ def test_recording_error_names_the_folder(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("")
     with pytest.raises(RecordingError, match=r"cannot record the session in .*/f/x"):
         TranscriptRecorder.create(tmp_path / "f" / "x")
+
+
+@pytest.mark.parametrize("command", [["sessions"], ["report"]])
+def test_help_for_the_session_commands(command: list[str]) -> None:
+    result = turnaround(*command, "--help", prefix=[])
+    assert result.returncode == 0 and "usage: turnaround" in result.stdout
+    assert "--dir" in result.stdout
+
+
+def test_deleting_a_session_asks_or_needs_yes(tmp_path: Path) -> None:
+    recorder = TranscriptRecorder.create(tmp_path)
+    recorder.end(0.0, "end of input")
+    report = recorder.path.with_suffix(".html")
+    report.write_text("<p>report</p>")
+    refused = turnaround("sessions", "--dir", str(tmp_path), "--delete", "last", prefix=[])
+    assert_one_line_error(refused, "--yes")
+    assert recorder.path.exists()
+    done = turnaround("sessions", "--dir", str(tmp_path), "--delete", "last", "--yes", prefix=[])
+    assert done.returncode == 0 and recorder.session_id in done.stdout
+    assert list(tmp_path.iterdir()) == []  # the session and its report
+    listing = turnaround("sessions", "--dir", str(tmp_path), prefix=[])
+    assert listing.returncode == 0 and "no sessions" in listing.stdout
