@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from . import __version__
+from .cli_record import input_kind, record_meta, recording_transcript_replay
 from .cli_sessions import add_commands as add_session_commands
 from .cli_sessions import cmd_report, cmd_sessions
 from .errors import AudioInputError, TurnaroundError
@@ -280,36 +280,12 @@ def _options(args: argparse.Namespace, realtime: bool) -> SessionOptions:
         model_dir=args.model_dir,
         cpu_threads=args.threads,
         record_dir=_record_dir(args, realtime),
-        record_meta=_record_meta(args, _input_kind(args), realtime),
+        record_meta=record_meta(args, input_kind(args), realtime),
         pipeline=PipelineConfig(
             vad=VadConfig(end_silence_s=args.end_silence),
             streaming=StreamingConfig(partials=realtime and not args.no_partials),
         ),
     )
-
-
-def _input_kind(args: argparse.Namespace) -> str:
-    """What the session listened to: audio devices, or a file (cmd_live sets sample
-    when it falls back to the bundled call)."""
-    return "file" if getattr(args, "sample", False) or getattr(args, "file", None) else "devices"
-
-
-def _record_meta(args: argparse.Namespace, kind: str, realtime: bool) -> dict[str, Any]:
-    """The session file's metadata that only the command line knows."""
-    coach = not args.no_coach
-    mode = "sales"
-    if coach:
-        from .playbook import load_playbook
-
-        mode = load_playbook(args.playbook).mode.value
-    return {
-        "mode": mode,
-        "playbook": args.playbook if coach else None,
-        "coach": coach,
-        "input": {"kind": kind},
-        "realtime": realtime,
-        "overlay": realtime and not getattr(args, "no_server", True),
-    }
 
 
 def _handlers(args: argparse.Namespace) -> list[Handler]:
@@ -343,36 +319,16 @@ def _handlers(args: argparse.Namespace) -> list[Handler]:
 def cmd_replay_transcript(args: argparse.Namespace) -> int:
     import json
 
-    from .recorder import TranscriptRecorder
     from .transcript_replay import format_event_text, replay_transcript
 
-    recorder = None
-    if args.record is not None and not args.no_record:
-        meta = _record_meta(args, "transcript", realtime=False)
-        meta["input"]["names"] = [args.transcript.name]
-        meta["model"] = None  # text in, no speech recognition
-        recorder = TranscriptRecorder.create(args.record, **meta)
-        say(f"recording the session to {recorder.path}")
-    stream_s = 0.0
-
     def emit(event: dict) -> None:
-        nonlocal stream_s
-        stream_s = max(stream_s, float(event.get("end_s") or event.get("at_s") or 0.0))
-        if recorder is not None:
-            recorder.write(event)
         if args.json:
             print(json.dumps(event, ensure_ascii=False), flush=True)
         elif event.get("type") != "Signal" or args.signals:
             print(format_event_text(event), flush=True)
 
-    try:
-        replay_transcript(args.transcript, args.playbook, emit)
-    except BaseException:
-        if recorder is not None:
-            recorder.abandon()  # nothing replayed: no empty session left behind
-        raise
-    if recorder is not None:
-        recorder.end(stream_s, "end of input")
+    with recording_transcript_replay(args, emit) as emit_and_record:
+        replay_transcript(args.transcript, args.playbook, emit_and_record)
     return 0
 
 
