@@ -1,20 +1,23 @@
-"""Command line: `turnaround devices | live | replay | models`."""
+"""Command line: `turnaround devices | live | replay | models | sessions | report`."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .cli_record import input_kind, record_meta, recording_transcript_replay
+from .cli_sessions import add_commands as add_session_commands
+from .cli_sessions import cmd_report, cmd_sessions
 from .errors import AudioInputError, TurnaroundError
 from .events import Speaker
 from .models import DEFAULT_MODEL, load_catalog, resolve_model
 from .pipeline import PipelineConfig, Route
 from .segmenter import VadConfig
 from .session import Handler, Session, SessionOptions, say
+from .session_store import default_sessions_dir
 from .streaming import StreamingConfig
 
 SAMPLE_CALL = Path(__file__).resolve().parent / "samples" / "sample_call.ogg"
@@ -25,6 +28,8 @@ EPILOG = """examples:
   turnaround live --mic 2 --remote 5      rep on input 2, customer on input 5 (call loopback)
   turnaround replay --sample              replay the bundled sample call in real time
   turnaround replay call.m4a --fast --json   one JSON event per line, as fast as possible
+  turnaround sessions                     past sessions: date, length, cards, feedback
+  turnaround report last --open           the coaching report of the latest session
 """
 
 
@@ -58,9 +63,10 @@ def _add_stream_args(p: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="DIR",
         default=None,
-        help="where the session transcript (text and card feedback, never audio) is appended "
-        "as it goes: DIR/session-*.jsonl (default for live and real-time replay: "
-        f"{default_sessions_dir()})",
+        help="where the session (transcript, cards and card feedback; never audio) is "
+        "appended as it goes: DIR/session-ID.jsonl, private to you (default for live and "
+        f"real-time replay: {default_sessions_dir()}; a fast or --transcript replay records "
+        "only when given)",
     )
     g.add_argument("--no-record", action="store_true", help="do not write a session transcript")
     _add_coach_args(p)
@@ -177,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stream_args(replay)
     _add_overlay_args(replay)
     _add_model_args(replay)
+    add_session_commands(sub)
     return parser
 
 
@@ -206,11 +213,6 @@ def cmd_models() -> int:
     return 0
 
 
-def default_sessions_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "turnaround" / "sessions"
-
-
 def _record_dir(args: argparse.Namespace, realtime: bool) -> Path | None:
     """Live and real-time sessions are recorded unless told not to; a fast replay
     (an experiment, a benchmark) only when asked."""
@@ -224,12 +226,11 @@ def _record_dir(args: argparse.Namespace, realtime: bool) -> Path | None:
 def _run_session(routes: list[Route], args: argparse.Namespace, realtime: bool, banner: str) -> int:
     """Run a session, with the overlay server when it is a real-time one."""
     session = Session(routes, _options(args, realtime), _handlers(args))
+    recorder = session.recorder
     server = None
     if realtime and not args.no_server:
         from .overlay_http import is_loopback
         from .server import OverlayServer
-
-        recorder = session.recorder
 
         def control(action: str) -> None:
             if action == "pause":
@@ -237,9 +238,10 @@ def _run_session(routes: list[Route], args: argparse.Namespace, realtime: bool, 
             else:
                 session.pipeline.resume()
 
+        record = None if recorder is None else recorder.write
         server = OverlayServer(
             host=args.host, port=args.port, token=args.token,
-            on_control=control, on_feedback=None if recorder is None else recorder.write,
+            on_control=control, on_feedback=record, on_card_closed=record,
         )  # fmt: skip
         try:
             server.start()
@@ -259,7 +261,12 @@ def _run_session(routes: list[Route], args: argparse.Namespace, realtime: bool, 
             open_overlay(server.url)
     say(banner)
     try:
-        return session.run()
+        code = session.run()
+        if server is not None and recorder is not None:
+            from .call_summary import offer_summary
+
+            offer_summary(server, recorder.path, wait=sys.stdin.isatty())
+        return code
     finally:
         if server is not None:
             server.stop()
@@ -273,6 +280,7 @@ def _options(args: argparse.Namespace, realtime: bool) -> SessionOptions:
         model_dir=args.model_dir,
         cpu_threads=args.threads,
         record_dir=_record_dir(args, realtime),
+        record_meta=record_meta(args, input_kind(args), realtime),
         pipeline=PipelineConfig(
             vad=VadConfig(end_silence_s=args.end_silence),
             streaming=StreamingConfig(partials=realtime and not args.no_partials),
@@ -319,7 +327,8 @@ def cmd_replay_transcript(args: argparse.Namespace) -> int:
         elif event.get("type") != "Signal" or args.signals:
             print(format_event_text(event), flush=True)
 
-    replay_transcript(args.transcript, args.playbook, emit)
+    with recording_transcript_replay(args, emit) as emit_and_record:
+        replay_transcript(args.transcript, args.playbook, emit_and_record)
     return 0
 
 
@@ -397,6 +406,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_live(args)
         if args.command == "replay":
             return cmd_replay(args)
+        if args.command == "sessions":
+            return cmd_sessions(args)
+        if args.command == "report":
+            return cmd_report(args)
         parser.print_help()
         return 2
     except TurnaroundError as exc:

@@ -130,6 +130,7 @@ class OverlayState:
         self.model = ""
         self.devices: list[str] = []
         self._status = StatusMsg("starting", "", "", [])
+        self.summary: str | None = None  # the call summary's path, once published
 
     # -- pipeline events -------------------------------------------------------------
 
@@ -208,6 +209,15 @@ class OverlayState:
             list(self.devices),
             event.dropped_partials,
             _r(event.dropped_audio_s),
+            self.summary,
+        )
+        return self._status
+
+    def publish_summary(self, path: str) -> StatusMsg:
+        """The call summary is ready at ``path``: the status that links to it."""
+        self.summary = path
+        self._status = replace(
+            self._status, summary=path, model=self.model, devices=list(self.devices)
         )
         return self._status
 
@@ -291,6 +301,19 @@ class OverlayState:
             "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
         }
         return record, out
+
+    def closed_record(self, msg: CardClosed) -> dict[str, Any]:
+        """The session record of a card the overlay closed by itself (expired or
+        replaced), so the report can say what became of every card."""
+        known = self._known_cards.get(msg.id)
+        return {
+            "type": "CardClosed",
+            "card_id": msg.id,
+            "trigger": known.suggestion.trigger if known else None,
+            "reason": msg.reason,
+            "at_s": _r(self._conv.now_s),
+            "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
+        }
 
     # -- snapshot and latency --------------------------------------------------------
 

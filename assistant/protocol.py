@@ -210,6 +210,7 @@ class StatusMsg(ServerMessage):
     devices: list[str]
     dropped_partials: int = 0
     dropped_audio_s: float = 0.0
+    summary: str | None = None  # path of the call summary, once the call has ended
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ from .protocol import (
     Ack,
     Caption,
     Card,
+    CardClosed,
     Control,
     Error,
     Feedback,
@@ -64,6 +65,7 @@ from .protocol import (
     ServerMessage,
     parse_client_message,
 )
+from .summary_http import SUMMARY_PATH, summary_response
 
 OVERLAY_DIR = Path(__file__).resolve().parent.parent / "overlay"
 SERVER_NAME = f"turnaround {__version__}"
@@ -129,6 +131,7 @@ class OverlayServer:
         on_feedback: FeedbackCallback | None = None,
         queue_size: int = CLIENT_QUEUE_MAX,
         send_timeout_s: float = SEND_TIMEOUT_S,
+        on_card_closed: FeedbackCallback | None = None,
     ) -> None:
         self.host = host
         self.port = port  # the real port once started (port 0 picks a free one)
@@ -140,6 +143,8 @@ class OverlayServer:
         self.static_dir = Path(static_dir)
         self.on_control = on_control
         self.on_feedback = on_feedback
+        self.on_card_closed = on_card_closed  # cards that expired or were replaced
+        self._summary: bytes | None = None
         self._queue_size = queue_size
         self._send_timeout_s = send_timeout_s
         self._state = OverlayState()
@@ -209,6 +214,16 @@ class OverlayServer:
         else:
             self._call(self._describe, model, list(devices or []))
 
+    def publish_summary(self, html: str) -> str:
+        """Serve ``html`` (the call's report) at /summary and link it from every
+        page; returns the path. Any thread."""
+        self._summary = html.encode("utf-8")
+        self._call(self._announce_summary)
+        return SUMMARY_PATH
+
+    def _announce_summary(self) -> None:
+        self._broadcast(self._state.publish_summary(SUMMARY_PATH))
+
     def handler(self, event: Event) -> None:
         """Session handler: hand the event to the server loop; never blocks."""
         if isinstance(event, (SpeechStarted, SpeechEnded, Signal)):
@@ -274,9 +289,15 @@ class OverlayServer:
             self._broadcast(msg)
 
     def _broadcast(self, msg: ServerMessage) -> None:
+        if isinstance(msg, CardClosed) and msg.reason in ("expired", "replaced"):
+            self._record_closed(msg)
         item = _outgoing(msg)  # serialised once for every client
         for client in list(self._clients):
             self._enqueue(client, item)
+
+    def _record_closed(self, msg: CardClosed) -> None:
+        if self.on_card_closed is not None:
+            self._callback(self.on_card_closed, self._state.closed_record(msg))
 
     def _enqueue(self, client: _Client, item: Outgoing) -> None:
         if client.closing:
@@ -418,6 +439,8 @@ class OverlayServer:
         reason = self._policy.check_host(host)
         if reason is not None:
             return text_response(HTTPStatus.FORBIDDEN, f"forbidden: {reason}")
+        if path == SUMMARY_PATH:
+            return summary_response(self._summary, self._policy.check_token(query))
         if path == AUTH_PATH:
             if self._policy.check_token(query) is not None:
                 return text_response(HTTPStatus.FORBIDDEN, "forbidden: missing or wrong token")

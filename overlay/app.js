@@ -26,6 +26,7 @@ const ui = {
   captions: $("captions"),
   devView: $("dev"),
   notice: $("notice"),
+  summary: $("summary"),
 };
 
 const prefs = {
@@ -128,6 +129,17 @@ function setStatus(status) {
   ui.pause.title = pipelineState === "paused" ? "Resume listening (P)" : "Pause listening (P)";
   meters.setRunning(pipelineState === "listening");
   devView.setStatus(status);
+  showSummary(status);
+}
+
+// Once the call has ended the server offers its report (a path on this server);
+// the token, when there is one, goes with it because the report holds the transcript.
+function showSummary(status) {
+  const ended = pipelineState === "stopped" || pipelineState === "error";
+  const path = status.summary;
+  const ours = typeof path === "string" && path.startsWith("/") && !path.startsWith("//");
+  ui.summary.hidden = !(ended && ours);
+  if (!ui.summary.hidden) ui.summary.href = path + connection.query;
 }
 
 function onState(state, info) {

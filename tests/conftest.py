@@ -26,3 +26,31 @@ def decoder():
 @pytest.fixture(scope="session")
 def sample_script() -> list[dict]:
     return json.loads(SAMPLE_CALL.with_suffix(".json").read_text())
+
+
+@pytest.fixture(scope="session")
+def sample_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A session recorded by a real run: the bundled call, fast, through the CLI."""
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("sessions")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "replay",
+            "--sample",
+            "--fast",
+            "--record",
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    (session,) = folder.glob("session-*.jsonl")
+    return session
