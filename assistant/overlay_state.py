@@ -53,6 +53,10 @@ METRICS_INTERVAL_S = 0.5
 # Ids remembered for feedback and latency acks: far more than one call's cards and
 # a few minutes of captions, bounded for day-long sessions.
 KNOWN_IDS_MAX = 512
+# The pipeline reports lag (a "listening" status with lag_s) with every audio block
+# while it runs behind real time, and says nothing once it has caught up: no
+# report for this long means caught up.
+BEHIND_HOLD_S = 1.5
 
 
 class _NoScorer:
@@ -74,6 +78,36 @@ class LatencyOrigin:
     final_wall: float | None
     suggestion_wall: float | None
     received_wall: float  # when the server's handler got the event
+
+
+def _diff(later: float | None, earlier: float | None) -> float | None:
+    return None if later is None or earlier is None else round(later - earlier, 4)
+
+
+def latency_record(
+    origin: LatencyOrigin, item_id: str, client: int, sent: float, now: float, render_ms: float
+) -> dict[str, Any]:
+    """Latency, two ways (README.md, "Latency"): server clock at the ack's arrival
+    (includes the ack's trip back, well under a millisecond on loopback), and the
+    server's send time plus the page's own receive-to-paint delay."""
+    render_s = render_ms / 1000.0
+    start = origin.speech_end_wall
+    upstream = origin.suggestion_wall or origin.final_wall
+    return {
+        "kind": origin.kind,
+        "id": item_id,
+        "client": client,
+        "speech_end_to_final_s": _diff(origin.final_wall, start),
+        "final_to_suggestion_s": _diff(origin.suggestion_wall, origin.final_wall),
+        "to_server_s": _diff(origin.received_wall, upstream),
+        "server_to_sent_s": _diff(sent, origin.received_wall),
+        "sent_to_ack_s": _diff(now, sent),
+        "page_render_s": round(render_s, 4),
+        "speech_end_to_rendered_s": _diff(now, start),
+        "speech_end_to_rendered_page_s": (
+            None if start is None else round(sent - start + render_s, 4)
+        ),
+    }
 
 
 @dataclass
@@ -127,6 +161,8 @@ class OverlayState:
         self._metrics_sent_wall = -1e9
         self._asr_lag_s = 0.0
         self._queue_lag_s = 0.0
+        self._behind_s = 0.0  # latest lag report, seconds behind real time
+        self._behind_wall = -1e9  # when it came
         self.model = ""
         self.devices: list[str] = []
         self._status = StatusMsg("starting", "", "", [])
@@ -149,8 +185,23 @@ class OverlayState:
         if isinstance(event, Suggestion):
             return self._on_suggestion(event, now)
         if isinstance(event, Status):
-            return [self._on_status(event)]
+            if event.state == "listening" and event.lag_s > 0:
+                return self._on_lag(event, now)
+            return self._on_status(event)
         return []
+
+    def behind_s(self, now: float | None = None) -> float:
+        """How far behind real time the pipeline is (0: keeping up)."""
+        now = self._clock() if now is None else now
+        return self._behind_s if now - self._behind_wall <= BEHIND_HOLD_S else 0.0
+
+    def _on_lag(self, event: Status, now: float) -> list[ServerMessage]:
+        """Lag reports arrive ~30 a second while behind: they update the metrics
+        (replaceable, latest wins) instead of each becoming a status frame for every
+        page. Falling behind is shown at once; the figure then at the usual rate."""
+        was_behind = self.behind_s(now) > 0
+        self._behind_s, self._behind_wall = event.lag_s, now
+        return self._metrics_if_due(now, force=not was_behind)
 
     def _on_final(self, event: FinalTranscript, now: float) -> list[ServerMessage]:
         self._last_final = event
@@ -200,7 +251,10 @@ class OverlayState:
             out.append(CardClosed(old_id, "replaced"))
         return out
 
-    def _on_status(self, event: Status) -> StatusMsg:
+    def _on_status(self, event: Status) -> list[ServerMessage]:
+        # The same status again (pause spam from several pages) is news to nobody.
+        if (event.state, event.detail) == (self._status.state, self._status.detail):
+            return []
         self._status = StatusMsg(
             event.state,
             event.detail,
@@ -209,7 +263,7 @@ class OverlayState:
             event.dropped_partials,
             _r(event.dropped_audio_s),
         )
-        return self._status
+        return [self._status]
 
     def _metrics_if_due(self, now: float, force: bool) -> list[ServerMessage]:
         silence = self._conv.silence_s
@@ -236,7 +290,11 @@ class OverlayState:
                 "duration_s": _r(mono.duration_s),
                 "warn_s": MONOLOGUE_S,
             },
-            lag={"asr_s": _r(self._asr_lag_s), "queue_s": _r(self._queue_lag_s)},
+            lag={
+                "asr_s": _r(self._asr_lag_s),
+                "queue_s": _r(self._queue_lag_s),
+                "behind_s": _r(self.behind_s(now)),
+            },
         )
         self._metrics_sent_wall = now
         return [self._metrics]
@@ -260,12 +318,17 @@ class OverlayState:
         )
 
     def expire(self) -> list[ServerMessage]:
-        """Close cards whose time is up (the server calls this about once a second)."""
+        """Close cards whose time is up, and say so when the pipeline has caught up
+        with real time (the server calls this about once a second)."""
         now = self._clock()
         gone = [cid for cid, card in self._cards.items() if card.expires_wall <= now]
         for cid in gone:
             del self._cards[cid]
-        return [CardClosed(cid, "expired") for cid in gone]
+        out: list[ServerMessage] = [CardClosed(cid, "expired") for cid in gone]
+        shown = self._metrics.lag.get("behind_s", 0.0) if self._metrics is not None else 0.0
+        if shown > 0 and self.behind_s(now) == 0:
+            out.extend(self._metrics_if_due(now, force=True))
+        return out
 
     def feedback(self, msg: Feedback) -> tuple[dict[str, Any] | None, list[ServerMessage]]:
         """Apply the page's dismiss/helpful. Returns the record to write (None for a

@@ -26,6 +26,7 @@ const ui = {
   captions: $("captions"),
   devView: $("dev"),
   notice: $("notice"),
+  behind: $("behind"),
 };
 
 const prefs = {
@@ -81,6 +82,7 @@ function onMessage(msg, receivedAt) {
       captions.reset(msg.captions || []);
       cards.reset(msg.cards || []);
       meters.update(msg.metrics);
+      setBehind(msg.metrics && msg.metrics.lag);
       setStatus(msg.status || {});
       break;
     case "caption": {
@@ -99,6 +101,7 @@ function onMessage(msg, receivedAt) {
     case "metrics":
       meters.update(msg);
       devView.setLag(msg.lag);
+      setBehind(msg.lag);
       break;
     case "status":
       setStatus(msg);
@@ -119,6 +122,14 @@ const STATE_TEXT = {
   error: "Error",
 };
 
+/** "Behind 2.4s": transcription is running behind the call (a loaded CPU, a big
+ * model). Captions and cards come late until it catches up; the user should know. */
+function setBehind(lag) {
+  const behind = Number(lag && lag.behind_s) || 0;
+  ui.behind.hidden = behind <= 0 || pipelineState === "stopped";
+  ui.behind.textContent = `Behind ${behind.toFixed(1)}s`;
+}
+
 function setStatus(status) {
   pipelineState = status.state || pipelineState;
   ui.conn.dataset.state = pipelineState;
@@ -127,6 +138,7 @@ function setStatus(status) {
   ui.pause.textContent = pipelineState === "paused" ? "Resume" : "Pause";
   ui.pause.title = pipelineState === "paused" ? "Resume listening (P)" : "Pause listening (P)";
   meters.setRunning(pipelineState === "listening");
+  if (pipelineState === "stopped") ui.behind.hidden = true;
   devView.setStatus(status);
 }
 
