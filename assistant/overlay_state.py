@@ -26,6 +26,7 @@ from .events import (
     Status,
     Suggestion,
 )
+from .overlay_lag import BehindClock
 from .protocol import (
     PROTOCOL_VERSION,
     Caption,
@@ -53,10 +54,8 @@ METRICS_INTERVAL_S = 0.5
 # Ids remembered for feedback and latency acks: far more than one call's cards and
 # a few minutes of captions, bounded for day-long sessions.
 KNOWN_IDS_MAX = 512
-# The pipeline reports lag (a "listening" status with lag_s) with every audio block
-# while it runs behind real time, and says nothing once it has caught up: no
-# report for this long means caught up.
-BEHIND_HOLD_S = 1.5
+# While behind, the "Behind N s" figure is refreshed at most this often.
+BEHIND_REFRESH_S = 1.0
 
 
 class _NoScorer:
@@ -161,8 +160,7 @@ class OverlayState:
         self._metrics_sent_wall = -1e9
         self._asr_lag_s = 0.0
         self._queue_lag_s = 0.0
-        self._behind_s = 0.0  # latest lag report, seconds behind real time
-        self._behind_wall = -1e9  # when it came
+        self._behind = BehindClock()
         self.model = ""
         self.devices: list[str] = []
         self._status = StatusMsg("starting", "", "", [])
@@ -172,6 +170,7 @@ class OverlayState:
     def on_event(self, event: Event) -> list[ServerMessage]:
         """Messages to broadcast for one pipeline event (often none)."""
         now = self._clock()
+        self._behind.on_event(event, now)
         if isinstance(event, PartialTranscript):
             caption = _caption(event, final=False)
             self._partials[caption.speaker] = caption
@@ -181,27 +180,26 @@ class OverlayState:
         if isinstance(event, SilenceTick):
             self._conv.tick(event)
             self._queue_lag_s = max(0.0, now - event.wall)
-            return self._metrics_if_due(now, force=False)
+            return self._metrics_if_due(now, force=False) or self._behind_changed(now)
         if isinstance(event, Suggestion):
             return self._on_suggestion(event, now)
         if isinstance(event, Status):
             if event.state == "listening" and event.lag_s > 0:
-                return self._on_lag(event, now)
+                # ~30 lag reports a second while behind: they feed the "behind"
+                # figure in the metrics (latest wins) instead of each becoming a
+                # status frame for every page.
+                return self._behind_changed(now)
             return self._on_status(event)
         return []
 
-    def behind_s(self, now: float | None = None) -> float:
-        """How far behind real time the pipeline is (0: keeping up)."""
-        now = self._clock() if now is None else now
-        return self._behind_s if now - self._behind_wall <= BEHIND_HOLD_S else 0.0
-
-    def _on_lag(self, event: Status, now: float) -> list[ServerMessage]:
-        """Lag reports arrive ~30 a second while behind: they update the metrics
-        (replaceable, latest wins) instead of each becoming a status frame for every
-        page. Falling behind is shown at once; the figure then at the usual rate."""
-        was_behind = self.behind_s(now) > 0
-        self._behind_s, self._behind_wall = event.lag_s, now
-        return self._metrics_if_due(now, force=not was_behind)
+    def _behind_changed(self, now: float) -> list[ServerMessage]:
+        """Metrics now if the page's "Behind" chip should appear, go, or move."""
+        shown = self._metrics.lag.get("behind_s", 0.0) if self._metrics is not None else 0.0
+        behind = self._behind.behind_s(now)
+        due = (shown > 0) != (behind > 0) or (
+            behind > 0 and now - self._metrics_sent_wall >= BEHIND_REFRESH_S
+        )
+        return self._metrics_if_due(now, force=True) if due else []
 
     def _on_final(self, event: FinalTranscript, now: float) -> list[ServerMessage]:
         self._last_final = event
@@ -293,7 +291,7 @@ class OverlayState:
             lag={
                 "asr_s": _r(self._asr_lag_s),
                 "queue_s": _r(self._queue_lag_s),
-                "behind_s": _r(self.behind_s(now)),
+                "behind_s": _r(self._behind.behind_s(now)),
             },
         )
         self._metrics_sent_wall = now
@@ -325,10 +323,9 @@ class OverlayState:
         for cid in gone:
             del self._cards[cid]
         out: list[ServerMessage] = [CardClosed(cid, "expired") for cid in gone]
-        shown = self._metrics.lag.get("behind_s", 0.0) if self._metrics is not None else 0.0
-        if shown > 0 and self.behind_s(now) == 0:
-            out.extend(self._metrics_if_due(now, force=True))
-        return out
+        # While transcription is behind, no ticks come (the silence clock waits for
+        # the late final): this timer is what shows and moves the "Behind" chip.
+        return out + self._behind_changed(now)
 
     def feedback(self, msg: Feedback) -> tuple[dict[str, Any] | None, list[ServerMessage]]:
         """Apply the page's dismiss/helpful. Returns the record to write (None for a

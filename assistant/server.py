@@ -51,7 +51,7 @@ from .conn_guard import (
     guarded_connection,
     raise_fd_limit,
 )
-from .events import Event, Signal, SpeechEnded, SpeechStarted
+from .events import Event, Signal, SpeechStarted
 from .overlay_http import AccessPolicy, is_loopback, overlay_url, route, text_response
 from .overlay_state import OverlayState, latency_record
 from .protocol import (
@@ -202,8 +202,8 @@ class OverlayServer:
 
     def handler(self, event: Event) -> None:
         """Session handler: hand the event to the server loop; never blocks."""
-        if isinstance(event, (SpeechStarted, SpeechEnded, Signal)):
-            return  # nothing the page shows
+        if isinstance(event, (SpeechStarted, Signal)):
+            return  # nothing the page shows (SpeechEnded feeds the "behind" figure)
         self._call(self._on_event, event)
 
     def _call(self, fn: Callable[..., None], *args: Any) -> None:

@@ -21,8 +21,9 @@ from websockets.asyncio.client import connect
 
 from assistant.audio.file_source import decode_file, write_wav
 from assistant.conn_guard import FD_RESERVE, connection_cap
-from assistant.events import Status
-from assistant.overlay_state import BEHIND_HOLD_S, OverlayState
+from assistant.events import FinalTranscript, SilenceTick, Speaker, SpeechEnded, Status
+from assistant.overlay_lag import LATE_FINAL_S, REPORT_HOLD_S
+from assistant.overlay_state import OverlayState
 from assistant.server import CONTROL_BURST, OverlayServer
 from benchmarks.load import IdleFlood
 
@@ -137,17 +138,42 @@ def test_lag_reports_become_a_behind_figure_that_clears() -> None:
     state = OverlayState(clock=lambda: now[0])
     first = state.on_event(Status("listening", "rep: 1.4 s behind real time", lag_s=1.4))
     assert [m.type for m in first] == ["metrics"] and first[0].lag["behind_s"] == 1.4
-    # ~30 reports a second while behind: no status frame, metrics at most twice a second.
+    # ~30 reports a second while behind: no status frame, about one metrics a second.
     out = []
-    for i in range(30):
+    for i in range(45):
         now[0] += 1 / 30
         out += state.on_event(Status("listening", "rep: 2.0 s behind", lag_s=2.0 + i / 100))
-    assert all(m.type == "metrics" for m in out) and 1 <= len(out) <= 3
+    assert all(m.type == "metrics" for m in out) and 1 <= len(out) <= 2
     assert state.snapshot("t").status["state"] == "starting"  # status untouched
-    now[0] += BEHIND_HOLD_S + 0.1
+    now[0] += REPORT_HOLD_S + 0.1
     cleared = [m for m in state.expire() if m.type == "metrics"]
     assert cleared and cleared[0].lag["behind_s"] == 0.0
     assert state.expire() == []  # said once
+
+
+def test_a_late_final_shows_behind_until_it_arrives() -> None:
+    """Whisper slower than real time: the utterance has ended, its text is late."""
+    now = [100.0]
+    state = OverlayState(clock=lambda: now[0])
+    state.on_event(SpeechEnded(Speaker.REP, 0.0, 3.0))
+    now[0] += LATE_FINAL_S - 0.2
+    assert state.expire() == []  # a normal wait
+    now[0] += 1.0
+    (shown,) = state.expire()
+    assert shown.lag["behind_s"] == pytest.approx(LATE_FINAL_S + 0.8)
+    now[0] += 1.0
+    (moved,) = state.expire()
+    assert moved.lag["behind_s"] == pytest.approx(LATE_FINAL_S + 1.8)
+    late = FinalTranscript(Speaker.REP, 1, 0.0, 3.0, "finally", now[0] - 3.3, now[0])
+    caught_up = [m for m in state.on_event(late) if m.type == "metrics"]
+    assert caught_up and caught_up[0].lag["behind_s"] == 0.0
+    # An utterance whose text was dropped as noise: the silence clock passing its end
+    # clears it, so "behind" never sticks.
+    state.on_event(SpeechEnded(Speaker.CUSTOMER, 5.0, 6.0))
+    now[0] += 3.0
+    assert state.expire()[0].lag["behind_s"] > 0
+    ticked = state.on_event(SilenceTick(6.25, 0.25, now[0]))
+    assert [m.lag["behind_s"] for m in ticked] == [0.0]
 
 
 def test_stop_flushes_the_last_caption_and_stopped_status() -> None:
