@@ -11,6 +11,7 @@ from pathlib import Path
 from . import __version__, cli_args
 from .errors import AudioInputError, TurnaroundError
 from .events import Speaker
+from .exits import exit_status, prepare_process
 from .models import DEFAULT_MODEL, load_catalog, resolve_model
 from .pipeline import PipelineConfig, Route
 from .segmenter import VadConfig
@@ -348,6 +349,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_live(args: argparse.Namespace) -> int:
     from .audio.devices import resolve_input
     from .audio.mic import MicSource
+    from .audio.native_noise import filter_native_stderr
+
+    filter_native_stderr()  # PortAudio's C-level lines when a device fails
 
     try:
         mic = MicSource(resolve_input(args.mic))
@@ -370,11 +374,9 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .exits import exit_status, prepare_process
-
-    parser = build_parser()
-    prepare_process()
     try:
+        prepare_process()
+        parser = build_parser()
         args = parser.parse_args(argv)
         if args.command == "devices":
             return cmd_devices()

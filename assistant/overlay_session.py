@@ -7,6 +7,7 @@ opened early shows "starting"; wired to the session once it exists.
 from __future__ import annotations
 
 import argparse
+import os
 from typing import TYPE_CHECKING
 
 from .errors import TurnaroundError
@@ -26,8 +27,10 @@ def start_server(args: argparse.Namespace) -> OverlayServer:
     try:
         server.start()
     except OSError as exc:
+        # asyncio's message repeats the address; the errno's own text is enough.
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise TurnaroundError(
-            f"cannot serve the overlay on {args.host}:{args.port} ({exc.strerror or exc}); "
+            f"cannot serve the overlay on {args.host}:{args.port} ({reason}); "
             "pick another --port, or --no-server"
         ) from exc
     return server

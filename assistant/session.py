@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .asr import WhisperDecoder
-from .errors import TurnaroundError
+from .errors import DeviceLostError, TurnaroundError
 from .events import Event, FinalTranscript, Suggestion, to_json_dict
 from .models import DEFAULT_MODEL, resolve_model
 from .output import OutputError
@@ -181,6 +181,8 @@ class Session:
         error = self.pipeline.error
         if error is not None:
             saved = f"; transcript so far is in {self.recorder.path}" if self.recorder else ""
+            if isinstance(error, DeviceLostError):
+                saved += "; reconnect it and run the same command to go on (a new session)"
             if isinstance(error, TurnaroundError):
                 raise type(error)(f"{error}{saved}") from error
             raise TurnaroundError(f"{error}{saved}") from error
