@@ -116,7 +116,8 @@ def _add_coach_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    # Subcommand parsers are of the same class (one-line usage errors).
+    parser = cli_args.Parser(
         prog="turnaround",
         description="Local, real-time call coach: live captions and reset prompts, "
         "on your machine.",

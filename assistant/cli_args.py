@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+from typing import NoReturn
 
 MAX_PORT = 65535
 # CTranslate2 takes any positive count; beyond this it is a typo, not a machine.
@@ -22,7 +23,26 @@ MAX_END_SILENCE_S = 10.0
 # link works as printed, and long enough not to be guessed.
 TOKEN_RE = re.compile(r"[A-Za-z0-9._~-]{8,256}")
 # A host name or address: letters, digits and the punctuation of IPv4/IPv6/DNS.
+# A usage error echoes the arguments it did not understand; beyond this, cut.
+MAX_ERROR_CHARS = 300
 HOST_RE = re.compile(r"[A-Za-z0-9.:%_-]{1,253}|\[[0-9A-Fa-f:.%]{2,64}\]")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error stays one line on the terminal: argparse echoes
+    the offending arguments, and a carriage return or escape sequence in one of them
+    would otherwise rewrite the screen."""
+
+    def error(self, message: str) -> NoReturn:
+        message = printable(message)
+        if len(message) > MAX_ERROR_CHARS:  # a pasted essay is not echoed back whole
+            message = message[: MAX_ERROR_CHARS - 1] + "…"
+        super().error(message)
+
+
+def printable(text: str) -> str:
+    """Control and line-separator characters as visible escapes (``\\r``)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _int(text: str) -> int:
