@@ -1,17 +1,24 @@
 """Load generators for the overlay server: idle TCP connections that are held open
 (and re-opened whenever the server closes them), as a hostile web page or a port
-scanner would hold them. Used by the soak benchmark and by the tests.
+scanner would hold them, and overlay pages that record every final caption they
+are sent. Used by the soak benchmark and by the tests.
+
+    python -m benchmarks.load --port 8765 --clients 20 --idle 1000   # until stdin closes
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
+import json
 import resource
 import selectors
 import socket
+import sys
 import threading
 import time
+from typing import Any
 
 # Re-open a connection the server closed after this long: an attacker holding
 # connections, not a tight reconnect loop burning both processes' CPU.
@@ -113,3 +120,77 @@ class IdleFlood:
             with contextlib.suppress(OSError):
                 key.fileobj.close()  # type: ignore[union-attr]
         self._sel.close()
+
+
+async def _page(port: int, record: dict[str, Any], done: asyncio.Event) -> None:
+    """One overlay page: every final caption's id and arrival time, until ``done``
+    (or the server closes the connection)."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    url = f"ws://127.0.0.1:{port}/ws"
+    finals: list[tuple[str, float]] = record.setdefault("finals", [])
+    try:
+        async with connect(url, origin=f"http://127.0.0.1:{port}", max_size=None) as ws:
+            record["connected"] = True
+            while not done.is_set():
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), 0.5)
+                except asyncio.TimeoutError:
+                    continue
+                msg = json.loads(raw)
+                record["messages"] = record.get("messages", 0) + 1
+                if msg["type"] == "caption" and msg["final"]:
+                    finals.append((msg["id"], time.monotonic()))
+                elif msg["type"] == "status":
+                    record["last_status"] = msg["state"]
+                    if msg["state"] == "stopped":
+                        return
+    except ConnectionClosed as exc:
+        record["closed"] = f"{exc.rcvd.code if exc.rcvd else None}"
+    except OSError as exc:
+        record["closed"] = str(exc)
+
+
+async def _pages(port: int, count: int, done: asyncio.Event) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = [{} for _ in range(count)]
+    await asyncio.gather(*(_page(port, r, done) for r in records))
+    return records
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The soak's load, in its own process (so the coach's memory is its own):
+    ``count`` overlay pages plus ``idle`` idle connections, until stdin closes;
+    then one JSON document on stdout."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="overlay pages and idle connections")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--idle", type=int, default=1000)
+    args = parser.parse_args(argv)
+
+    async def run() -> dict[str, Any]:
+        done = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_reader(sys.stdin.fileno(), lambda: sys.stdin.read(1) or done.set())
+        pages = asyncio.create_task(_pages(args.port, args.clients, done))
+        await asyncio.sleep(1.0)  # the pages first, then the flood around them
+        with IdleFlood(args.port, args.idle) as flood:
+            print("ready", file=sys.stderr, flush=True)
+            records = await pages
+            flood_stats = {
+                "target": args.idle,
+                "opened": flood.opened,
+                "closed_by_server": flood.closed_by_server,
+                "failed": flood.failed,
+                "peak_open": flood.peak_open,
+            }
+        return {"pages": records, "flood": flood_stats}
+
+    print(json.dumps(asyncio.run(run())), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
