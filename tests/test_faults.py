@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from .cli_process import Coach, OverlayPage, call_wav
+from .conftest import AUDIO
 
 IS_ROOT = os.geteuid() == 0
 
@@ -318,3 +319,27 @@ def test_missing_portaudio_names_the_package(tmp_path: Path) -> None:
             prefix=("unshare", "-m", "sh", "-c", f'mount --bind {empty} {lib} && exec "$@"', "-"),
         )
         _one_line_error(coach, coach.finish(60), "PortAudio is not installed", "libportaudio2")
+
+
+# -- the session file (issue 12, item 5: the recorder's, fixed with issue 11) -------------
+
+
+def test_session_file_is_private(tmp_path: Path) -> None:
+    coach = Coach("replay", str(AUDIO / "rep_question.flac"), "--fast", "--record", str(tmp_path))
+    assert coach.finish(60) == 0, coach.stderr
+    (path,) = tmp_path.glob("session-*.jsonl")
+    if path.stat().st_mode & 0o077:
+        pytest.xfail(
+            f"recorder fix lands with issue 11: session file is {oct(path.stat().st_mode)}"
+        )
+
+
+def test_sessions_started_in_the_same_second_get_their_own_files(tmp_path: Path) -> None:
+    from assistant.recorder import TranscriptRecorder
+
+    first = TranscriptRecorder.in_dir(tmp_path)
+    second = TranscriptRecorder.in_dir(tmp_path)  # the same second
+    first.close()
+    second.close()
+    if first.path == second.path:
+        pytest.xfail("recorder fix lands with issue 11: both sessions append to one file")
