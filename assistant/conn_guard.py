@@ -64,8 +64,10 @@ def raise_fd_limit(target: int = FD_TARGET) -> tuple[int, int]:
     except ImportError:  # Windows: no such limit
         return (target, target)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:  # no limit at all: plenty
+        return (1 << 20, hard)
     wanted = target if hard == resource.RLIM_INFINITY else min(target, hard)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
+    if soft < wanted:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
             soft = wanted
