@@ -1,5 +1,14 @@
 import sys
 
-from .cli import main
 
-sys.exit(main())
+def run() -> None:
+    """Entry point: Ctrl-C while the heavy imports load is a quiet exit too."""
+    try:
+        from .cli import main
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

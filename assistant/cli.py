@@ -7,12 +7,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, cli_args
 from .cli_record import input_kind, record_meta, recording_transcript_replay
 from .cli_sessions import add_commands as add_session_commands
 from .cli_sessions import cmd_report, cmd_sessions
 from .errors import AudioInputError, TurnaroundError
 from .events import Speaker
+from .exits import exit_status, prepare_process
 from .models import DEFAULT_MODEL, load_catalog, resolve_model
 from .pipeline import PipelineConfig, Route
 from .segmenter import VadConfig
@@ -42,7 +43,10 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--model-dir", type=Path, help="a CTranslate2 Whisper directory to load instead")
     g.add_argument(
-        "--threads", type=int, default=2, help="CPU threads for Whisper (default: %(default)s)"
+        "--threads",
+        type=cli_args.threads,
+        default=2,
+        help="CPU threads for Whisper (default: %(default)s)",
     )
 
 
@@ -50,7 +54,7 @@ def _add_stream_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("streaming")
     g.add_argument(
         "--end-silence",
-        type=float,
+        type=cli_args.end_silence,
         default=VadConfig.end_silence_s,
         metavar="S",
         help="silence that ends an utterance, seconds (default: %(default)s)",
@@ -76,12 +80,22 @@ def _add_overlay_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("overlay (browser page with captions and cards)")
     g.add_argument(
         "--host",
+        type=cli_args.host,
         default="127.0.0.1",
         help="address to serve the overlay on (default: %(default)s; any other "
         "address requires a token)",
     )
-    g.add_argument("--port", type=int, default=8765, help="overlay port (default: %(default)s)")
-    g.add_argument("--token", help="access token for a non-loopback --host (default: generated)")
+    g.add_argument(
+        "--port",
+        type=cli_args.port,
+        default=8765,
+        help="overlay port (default: %(default)s; 0 picks a free one)",
+    )
+    g.add_argument(
+        "--token",
+        type=cli_args.token,
+        help="access token for a non-loopback --host (default: generated)",
+    )
     g.add_argument(
         "--open",
         action="store_true",
@@ -108,7 +122,8 @@ def _add_coach_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    # Subcommand parsers are of the same class (one-line usage errors).
+    parser = cli_args.Parser(
         prog="turnaround",
         description="Local, real-time call coach: live captions and reset prompts, "
         "on your machine.",
@@ -225,42 +240,15 @@ def _record_dir(args: argparse.Namespace, realtime: bool) -> Path | None:
 
 def _run_session(routes: list[Route], args: argparse.Namespace, realtime: bool, banner: str) -> int:
     """Run a session, with the overlay server when it is a real-time one."""
-    session = Session(routes, _options(args, realtime), _handlers(args))
-    recorder = session.recorder
-    server = None
-    if realtime and not args.no_server:
-        from .overlay_http import is_loopback
-        from .server import OverlayServer
+    from .overlay_session import attach_server, start_server
 
-        def control(action: str) -> None:
-            if action == "pause":
-                session.pipeline.pause()
-            else:
-                session.pipeline.resume()
-
-        record = None if recorder is None else recorder.write
-        server = OverlayServer(
-            host=args.host, port=args.port, token=args.token,
-            on_control=control, on_feedback=record, on_card_closed=record,
-        )  # fmt: skip
-        try:
-            server.start()
-        except OSError as exc:
-            raise TurnaroundError(
-                f"cannot serve the overlay on {args.host}:{args.port} ({exc.strerror or exc}); "
-                "pick another --port, or --no-server"
-            ) from exc
-        server.describe(model=session.decoder.spec.name, devices=[r.source.name for r in routes])
-        session.handlers.append(server.handler)
-        say(f"overlay: {server.url}")
-        if server.token and not is_loopback(args.host):
-            say(f"overlay token (required off this machine): {server.token}")
-        if args.open:
-            from .browser import open_overlay
-
-            open_overlay(server.url)
-    say(banner)
+    server = start_server(args) if realtime and not args.no_server else None
     try:
+        session = Session(routes, _options(args, realtime), _handlers(args))
+        recorder = session.recorder
+        if server is not None:
+            attach_server(server, session, routes, args)
+        say(banner)
         code = session.run()
         if server is not None and recorder is not None:
             from .call_summary import offer_summary
@@ -273,8 +261,6 @@ def _run_session(routes: list[Route], args: argparse.Namespace, realtime: bool, 
 
 
 def _options(args: argparse.Namespace, realtime: bool) -> SessionOptions:
-    if args.end_silence <= 0.05:
-        raise TurnaroundError("--end-silence must be more than 0.05 s")
     return SessionOptions(
         model=args.model,
         model_dir=args.model_dir,
@@ -319,13 +305,14 @@ def _handlers(args: argparse.Namespace) -> list[Handler]:
 def cmd_replay_transcript(args: argparse.Namespace) -> int:
     import json
 
+    from .output import write_out
     from .transcript_replay import format_event_text, replay_transcript
 
     def emit(event: dict) -> None:
         if args.json:
-            print(json.dumps(event, ensure_ascii=False), flush=True)
+            write_out(sys.stdout, json.dumps(event, ensure_ascii=False) + "\n")
         elif event.get("type") != "Signal" or args.signals:
-            print(format_event_text(event), flush=True)
+            write_out(sys.stdout, format_event_text(event) + "\n")
 
     with recording_transcript_replay(args, emit) as emit_and_record:
         replay_transcript(args.transcript, args.playbook, emit_and_record)
@@ -373,6 +360,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_live(args: argparse.Namespace) -> int:
     from .audio.devices import resolve_input
     from .audio.mic import MicSource
+    from .audio.native_noise import filter_native_stderr
+
+    filter_native_stderr()  # PortAudio's C-level lines when a device fails
 
     try:
         mic = MicSource(resolve_input(args.mic))
@@ -395,9 +385,10 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        prepare_process()
+        parser = build_parser()
+        args = parser.parse_args(argv)
         if args.command == "devices":
             return cmd_devices()
         if args.command == "models":
@@ -412,11 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_report(args)
         parser.print_help()
         return 2
-    except TurnaroundError as exc:
-        print(f"turnaround: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
+    except BaseException as exc:  # every way out: one line on stderr at most
+        return exit_status(exc)
 
 
 if __name__ == "__main__":

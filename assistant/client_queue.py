@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from .protocol import Caption, Card, Metrics, ServerMessage
+
 # Enough for a burst (a snapshot, a few finals and a card arriving together) with
 # room to spare, small enough that a page this far behind is better off starting
 # over from a snapshot.
@@ -74,3 +76,22 @@ class ClientQueue:
                 self.dropped += 1
                 return True
         return False
+
+
+def outgoing(msg: ServerMessage) -> Outgoing:
+    """Attach the drop policy to a message: captions still in progress (the newest
+    per utterance) and metrics may be replaced or dropped; finals, cards and the
+    rest never are."""
+    text = msg.to_wire()
+    if isinstance(msg, Caption):
+        # Per utterance: its captions are cumulative (committed pieces and all), so
+        # only the newest matters, and one utterance never replaces another's.
+        key = f"caption:{msg.id}"
+        if msg.final:
+            return Outgoing(text, supersedes=key, track_id=msg.id)
+        return Outgoing(text, droppable=True, key=key)
+    if isinstance(msg, Metrics):
+        return Outgoing(text, droppable=True, key="metrics")
+    if isinstance(msg, Card):
+        return Outgoing(text, track_id=msg.id)
+    return Outgoing(text)

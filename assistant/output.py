@@ -1,11 +1,21 @@
-"""Terminal output: live captions for people, JSON lines for programs."""
+"""Terminal output: live captions for people, JSON lines for programs.
+
+Standard output may close under us (``turnaround ... | head -1``) or fill
+(``> /dev/full``, a full disk). A printer then raises :class:`OutputError`, once;
+the session decides whether to stop (nobody is reading) or carry on (the overlay is
+still showing captions).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
 import sys
 from typing import IO
 
+from .errors import TurnaroundError
 from .events import (
     Event,
     FinalTranscript,
@@ -16,6 +26,35 @@ from .events import (
     Suggestion,
     to_json_dict,
 )
+
+
+class OutputError(TurnaroundError):
+    """Standard output cannot be written. ``quiet`` when the reader simply went away
+    (a closed pipe): like any Unix tool, stop without a word."""
+
+    def __init__(self, exc: OSError) -> None:
+        self.quiet = exc.errno == errno.EPIPE
+        reason = exc.strerror or str(exc)
+        super().__init__(f"cannot write to standard output ({reason})")
+        self.exit_code = 0 if self.quiet else 2
+
+
+def write_out(out: IO[str], text: str) -> None:
+    """Write and flush, turning a failed write into :class:`OutputError`."""
+    try:
+        out.write(text)
+        out.flush()
+    except OSError as exc:
+        raise OutputError(exc) from exc
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null after it failed, so the interpreter's own flush at
+    exit does not print "Exception ignored ... BrokenPipeError"."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def clock(seconds: float) -> str:
@@ -33,8 +72,7 @@ class JsonPrinter:
     def __call__(self, event: Event) -> None:
         if isinstance(event, SilenceTick) and not self._ticks:
             return
-        self._out.write(json.dumps(to_json_dict(event), ensure_ascii=False) + "\n")
-        self._out.flush()
+        write_out(self._out, json.dumps(to_json_dict(event), ensure_ascii=False) + "\n")
 
 
 class CaptionPrinter:
@@ -48,38 +86,34 @@ class CaptionPrinter:
         self._signals = signals
         self._partial_shown = False
 
-    def _clear_partial(self) -> None:
+    def _clear_partial(self) -> str:
         if self._partial_shown:
-            self._out.write("\r\033[K")
             self._partial_shown = False
+            return "\r\033[K"
+        return ""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, PartialTranscript):
             if self._partials:
-                self._clear_partial()
                 text = event.text if len(event.text) < 100 else "…" + event.text[-99:]
-                self._out.write(f"\033[2m  {event.speaker.value}: {text}\033[0m")
+                line = f"{self._clear_partial()}\033[2m  {event.speaker.value}: {text}\033[0m"
                 self._partial_shown = True
-                self._out.flush()
+                write_out(self._out, line)
             return
         if isinstance(event, FinalTranscript):
-            self._clear_partial()
-            self._out.write(f"[{clock(event.start_s)}] {event.speaker.value:>8}: {event.text}\n")
+            text = f"[{clock(event.start_s)}] {event.speaker.value:>8}: {event.text}\n"
         elif isinstance(event, Suggestion):
-            self._clear_partial()
-            self._out.write(
+            text = (
                 f"[{clock(event.at_s)}]  >>> CARD: {event.prompt}\n"
                 f"{'':>13}why: {event.why} ({event.source})\n"
             )
         elif isinstance(event, Signal) and self._signals:
-            self._clear_partial()
-            self._out.write(
+            text = (
                 f"[{clock(event.at_s)}]   signal {event.detector} "
                 f"({event.speaker.value}, {event.confidence:.2f})\n"
             )
         elif isinstance(event, Status) and event.state in ("error", "paused"):
-            self._clear_partial()
-            self._out.write(f"[{event.state}] {event.detail}\n")
+            text = f"[{event.state}] {event.detail}\n"
         else:
             return
-        self._out.flush()
+        write_out(self._out, self._clear_partial() + text)

@@ -30,6 +30,11 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 WS_PATH = "/ws"
+# The page's own URLs are a few dozen characters; anything much longer is a probe.
+MAX_TARGET_CHARS = 2048
+# A file name component on Linux is at most 255 bytes; longer ones made stat()
+# raise ENAMETOOLONG, which surfaced as a 500 and a traceback.
+MAX_SEGMENT_CHARS = 255
 AUTH_PATH = "/auth"  # 200 if the page's token is right, 403 if not: a clear message
 
 CONTENT_TYPES = {
@@ -106,9 +111,24 @@ class AccessPolicy:
         return self.check_token(query)
 
 
+def overlay_url(host: str, port: int, token: str | None) -> str:
+    """The address to open in a browser (with the token when one is required)."""
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "[::1]"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    query = f"?token={token}" if token else ""
+    return f"http://{host}:{port}/{query}"
+
+
 def split_target(target: str) -> tuple[str, str]:
     """``/ws?token=x`` -> (``/ws``, ``token=x``)."""
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. "//[::1" : an unbalanced bracket in the authority
+        return "/\x00", ""  # resolves to nothing: a 404
     return parts.path or "/", parts.query
 
 
@@ -118,19 +138,54 @@ def resolve_static(root: Path, url_path: str) -> Path | None:
     if "\\" in rel or "\x00" in rel:
         return None
     segments = rel.split("/")
-    if any(seg in ("", ".", "..") or seg.startswith(".") for seg in segments):
+    if any(
+        seg in ("", ".", "..") or seg.startswith(".") or len(seg) > MAX_SEGMENT_CHARS
+        for seg in segments
+    ):
         return None
-    root = root.resolve()
-    candidate = root.joinpath(*segments).resolve()
-    if not candidate.is_relative_to(root) or not candidate.is_file():
+    try:
+        root = root.resolve()
+        candidate = root.joinpath(*segments).resolve()
+        if not candidate.is_relative_to(root) or not candidate.is_file():
+            return None
+    except (OSError, RuntimeError, ValueError):  # too long, a symlink loop, odd bytes
         return None
     if candidate.suffix.lower() not in CONTENT_TYPES:
         return None
     return candidate
 
 
+def route(
+    policy: AccessPolicy, static_dir: Path, target: str, host: str | None, origin: str | None
+) -> Response | None:
+    """The response to one HTTP request, or None to go on with a websocket
+    handshake. Never raises: any request gets a 4xx or a file."""
+    if len(target) > MAX_TARGET_CHARS:
+        return text_response(HTTPStatus.REQUEST_URI_TOO_LONG, "request target too long")
+    path, query = split_target(target)
+    if path == WS_PATH:
+        reason = policy.check_websocket(host, origin, query)
+        if reason is not None:
+            return text_response(HTTPStatus.FORBIDDEN, f"forbidden: {reason}")
+        return None
+    reason = policy.check_host(host)
+    if reason is not None:
+        return text_response(HTTPStatus.FORBIDDEN, f"forbidden: {reason}")
+    if path == AUTH_PATH:
+        if policy.check_token(query) is not None:
+            return text_response(HTTPStatus.FORBIDDEN, "forbidden: missing or wrong token")
+        return text_response(HTTPStatus.OK, "ok")
+    file = resolve_static(static_dir, path)
+    if file is None:
+        return text_response(HTTPStatus.NOT_FOUND, "not found")
+    return file_response(file)
+
+
 def file_response(path: Path) -> Response:
-    body = path.read_bytes()
+    try:
+        body = path.read_bytes()
+    except OSError:  # removed or unreadable since it was resolved
+        return text_response(HTTPStatus.NOT_FOUND, "not found")
     content_type = CONTENT_TYPES.get(path.suffix.lower()) or (
         mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     )

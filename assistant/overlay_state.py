@@ -26,6 +26,7 @@ from .events import (
     Status,
     Suggestion,
 )
+from .overlay_lag import BehindClock
 from .protocol import (
     PROTOCOL_VERSION,
     Caption,
@@ -53,6 +54,8 @@ METRICS_INTERVAL_S = 0.5
 # Ids remembered for feedback and latency acks: far more than one call's cards and
 # a few minutes of captions, bounded for day-long sessions.
 KNOWN_IDS_MAX = 512
+# While behind, the "Behind N s" figure is refreshed at most this often.
+BEHIND_REFRESH_S = 1.0
 
 
 class _NoScorer:
@@ -74,6 +77,36 @@ class LatencyOrigin:
     final_wall: float | None
     suggestion_wall: float | None
     received_wall: float  # when the server's handler got the event
+
+
+def _diff(later: float | None, earlier: float | None) -> float | None:
+    return None if later is None or earlier is None else round(later - earlier, 4)
+
+
+def latency_record(
+    origin: LatencyOrigin, item_id: str, client: int, sent: float, now: float, render_ms: float
+) -> dict[str, Any]:
+    """Latency, two ways (README.md, "Latency"): server clock at the ack's arrival
+    (includes the ack's trip back, well under a millisecond on loopback), and the
+    server's send time plus the page's own receive-to-paint delay."""
+    render_s = render_ms / 1000.0
+    start = origin.speech_end_wall
+    upstream = origin.suggestion_wall or origin.final_wall
+    return {
+        "kind": origin.kind,
+        "id": item_id,
+        "client": client,
+        "speech_end_to_final_s": _diff(origin.final_wall, start),
+        "final_to_suggestion_s": _diff(origin.suggestion_wall, origin.final_wall),
+        "to_server_s": _diff(origin.received_wall, upstream),
+        "server_to_sent_s": _diff(sent, origin.received_wall),
+        "sent_to_ack_s": _diff(now, sent),
+        "page_render_s": round(render_s, 4),
+        "speech_end_to_rendered_s": _diff(now, start),
+        "speech_end_to_rendered_page_s": (
+            None if start is None else round(sent - start + render_s, 4)
+        ),
+    }
 
 
 @dataclass
@@ -127,6 +160,7 @@ class OverlayState:
         self._metrics_sent_wall = -1e9
         self._asr_lag_s = 0.0
         self._queue_lag_s = 0.0
+        self._behind = BehindClock()
         self.model = ""
         self.devices: list[str] = []
         self._status = StatusMsg("starting", "", "", [])
@@ -137,6 +171,7 @@ class OverlayState:
     def on_event(self, event: Event) -> list[ServerMessage]:
         """Messages to broadcast for one pipeline event (often none)."""
         now = self._clock()
+        self._behind.on_event(event, now)
         if isinstance(event, PartialTranscript):
             caption = _caption(event, final=False)
             self._partials[caption.speaker] = caption
@@ -146,12 +181,26 @@ class OverlayState:
         if isinstance(event, SilenceTick):
             self._conv.tick(event)
             self._queue_lag_s = max(0.0, now - event.wall)
-            return self._metrics_if_due(now, force=False)
+            return self._metrics_if_due(now, force=False) or self._behind_changed(now)
         if isinstance(event, Suggestion):
             return self._on_suggestion(event, now)
         if isinstance(event, Status):
-            return [self._on_status(event)]
+            if event.state == "listening" and event.lag_s > 0:
+                # ~30 lag reports a second while behind: they feed the "behind"
+                # figure in the metrics (latest wins) instead of each becoming a
+                # status frame for every page.
+                return self._behind_changed(now)
+            return self._on_status(event)
         return []
+
+    def _behind_changed(self, now: float) -> list[ServerMessage]:
+        """Metrics now if the page's "Behind" chip should appear, go, or move."""
+        shown = self._metrics.lag.get("behind_s", 0.0) if self._metrics is not None else 0.0
+        behind = self._behind.behind_s(now)
+        due = (shown > 0) != (behind > 0) or (
+            behind > 0 and now - self._metrics_sent_wall >= BEHIND_REFRESH_S
+        )
+        return self._metrics_if_due(now, force=True) if due else []
 
     def _on_final(self, event: FinalTranscript, now: float) -> list[ServerMessage]:
         self._last_final = event
@@ -201,7 +250,10 @@ class OverlayState:
             out.append(CardClosed(old_id, "replaced"))
         return out
 
-    def _on_status(self, event: Status) -> StatusMsg:
+    def _on_status(self, event: Status) -> list[ServerMessage]:
+        # The same status again (pause spam from several pages) is news to nobody.
+        if (event.state, event.detail) == (self._status.state, self._status.detail):
+            return []
         self._status = StatusMsg(
             event.state,
             event.detail,
@@ -219,7 +271,7 @@ class OverlayState:
         self._status = replace(
             self._status, summary=path, model=self.model, devices=list(self.devices)
         )
-        return self._status
+        return [self._status]
 
     def _metrics_if_due(self, now: float, force: bool) -> list[ServerMessage]:
         silence = self._conv.silence_s
@@ -246,7 +298,11 @@ class OverlayState:
                 "duration_s": _r(mono.duration_s),
                 "warn_s": MONOLOGUE_S,
             },
-            lag={"asr_s": _r(self._asr_lag_s), "queue_s": _r(self._queue_lag_s)},
+            lag={
+                "asr_s": _r(self._asr_lag_s),
+                "queue_s": _r(self._queue_lag_s),
+                "behind_s": _r(self._behind.behind_s(now)),
+            },
         )
         self._metrics_sent_wall = now
         return [self._metrics]
@@ -270,12 +326,16 @@ class OverlayState:
         )
 
     def expire(self) -> list[ServerMessage]:
-        """Close cards whose time is up (the server calls this about once a second)."""
+        """Close cards whose time is up, and say so when the pipeline has caught up
+        with real time (the server calls this about once a second)."""
         now = self._clock()
         gone = [cid for cid, card in self._cards.items() if card.expires_wall <= now]
         for cid in gone:
             del self._cards[cid]
-        return [CardClosed(cid, "expired") for cid in gone]
+        out: list[ServerMessage] = [CardClosed(cid, "expired") for cid in gone]
+        # While transcription is behind, no ticks come (the silence clock waits for
+        # the late final): this timer is what shows and moves the "Behind" chip.
+        return out + self._behind_changed(now)
 
     def feedback(self, msg: Feedback) -> tuple[dict[str, Any] | None, list[ServerMessage]]:
         """Apply the page's dismiss/helpful. Returns the record to write (None for a

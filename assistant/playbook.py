@@ -29,6 +29,12 @@ BUILTIN_PLAYBOOKS = ("sales-call", "coaching-1on1")
 # not read at all.
 MAX_PROMPT_CHARS = 200
 MAX_WHY_CHARS = 160
+# Every number in a playbook is seconds, a count per minute or a confidence; a
+# million of any of them is already meaningless, and the bound keeps nan, inf and
+# 400-digit integers out.
+MAX_NUMBER = 1_000_000
+# A playbook is a few kilobytes of TOML.
+MAX_FILE_BYTES = 1024 * 1024
 
 
 class PlaybookError(TurnaroundError):
@@ -101,6 +107,10 @@ def load_playbook(name_or_path: str | Path) -> Playbook:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PlaybookError(f"{origin}: not valid TOML ({exc})") from exc
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        raise PlaybookError(f"{origin}: not a playbook (values nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise PlaybookError(f"{origin}: not valid TOML ({exc})") from None
     return parse_playbook(data, origin)
 
 
@@ -109,13 +119,19 @@ def _read(name_or_path: str | Path) -> tuple[str, str]:
     if name in BUILTIN_PLAYBOOKS:
         resource = resources.files("assistant").joinpath("playbooks").joinpath(f"{name}.toml")
         return resource.read_text(encoding="utf-8"), f"playbook {name!r}"
-    path = Path(name_or_path).expanduser()
-    if not path.is_file():
+    try:
+        path = Path(name_or_path).expanduser()
+        found = path.is_file()
+    except (OSError, RuntimeError, ValueError):  # name too long, "~nobody/x", NUL
+        found = False
+    if not found:
         raise PlaybookError(
             f"playbook {name!r} not found: use one of {', '.join(BUILTIN_PLAYBOOKS)} "
             "or the path of a .toml file"
         )
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise PlaybookError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MB; not a playbook")
         return path.read_text(encoding="utf-8"), str(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise PlaybookError(f"{path}: cannot read playbook ({exc})") from exc
@@ -248,6 +264,12 @@ def _str(data: dict[str, Any], key: str, where: str) -> str:
 
 def _number(data: dict[str, Any], key: str, where: str, default: float | None = None) -> float:
     value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise PlaybookError(f"{where}: {key} must be a non-negative number")
+    # Compared before float(): a 400-digit integer would overflow it; and nan or inf
+    # (valid TOML) would reach int() and the anti-nag arithmetic.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (0 <= value <= MAX_NUMBER)  # also False for nan
+    ):
+        raise PlaybookError(f"{where}: {key} must be a number from 0 to {MAX_NUMBER:g}")
     return float(value)

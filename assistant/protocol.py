@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -98,7 +97,9 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         raise ProtocolError("malformed", "not valid JSON") from None
     if not isinstance(data, dict):
         raise ProtocolError("malformed", "a message must be a JSON object")
-    if data.get("v") != PROTOCOL_VERSION:
+    version = data.get("v")
+    # type(...) is int: True == 1 and 1.0 == 1 in Python, and neither is version 1.
+    if type(version) is not int or version != PROTOCOL_VERSION:
         raise ProtocolError(
             "version", f"unsupported protocol version; this server speaks v{PROTOCOL_VERSION}"
         )
@@ -115,10 +116,11 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
     if kind == "control":
         return Control(_choice(data, "action", CONTROL_ACTIONS))  # type: ignore[arg-type]
     render_ms = data.get("render_ms")
+    # The range check comes first and also rejects NaN; math.isfinite() on a
+    # 400-digit integer raised OverflowError inside the server.
     if (
         isinstance(render_ms, bool)
         or not isinstance(render_ms, (int, float))
-        or not math.isfinite(render_ms)
         or not 0.0 <= render_ms <= MAX_RENDER_MS
     ):
         raise ProtocolError(

@@ -37,7 +37,10 @@ def tokenize(text: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _vader() -> SentimentIntensityAnalyzer:
-    # Built lazily (it reads its lexicon file) so importing this module has no cost.
+    # Not built at import (it reads two lexicon files), but by default_model(), i.e.
+    # when a session starts: nothing may open a file mid-call. A page that used up
+    # the process's file descriptors once made the first negativity check of a call
+    # fail with EMFILE.
     return SentimentIntensityAnalyzer()
 
 
@@ -133,7 +136,10 @@ class NegativityModel:
 
 @lru_cache(maxsize=1)
 def default_model() -> NegativityModel:
-    """The weights shipped in ``assistant/data`` (loaded once, on first use)."""
+    """The weights shipped in ``assistant/data`` (loaded once, on first use), with
+    the VADER lexicon their features need: everything scoring reads from disk is
+    read here, at start-up."""
     resource = resources.files("assistant").joinpath("data").joinpath(WEIGHTS_RESOURCE)
     text = resource.read_text(encoding="utf-8")
+    _vader()
     return NegativityModel.from_json(json.loads(text))

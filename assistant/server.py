@@ -13,6 +13,12 @@ Every page has its own bounded queue and sender task (policy in ``client_queue``
 a page that stops reading is disconnected without delaying anyone else.
 Callbacks (``on_control``, ``on_feedback``) run on one worker thread, in order, so a
 slow disk or a busy pipeline cannot stall the loop either.
+
+Hostile or broken clients: connections are capped with descriptors kept in reserve
+(``conn_guard``); no request, frame or message can raise out of the handlers (a bad
+one gets a 4xx or an error frame, and is logged in one line at most); pause/resume
+is rate-limited per page. On ``stop()`` the queued frames (the final caption, the
+"stopped" status) are flushed before the connections close.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import logging
 import secrets
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
@@ -37,29 +43,32 @@ from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 
 from . import __version__
-from .client_queue import CLIENT_QUEUE_MAX, ClientQueue, Outgoing
-from .events import Event, Signal, SpeechEnded, SpeechStarted
+from .client_queue import CLIENT_QUEUE_MAX, ClientQueue, Outgoing, outgoing
+from .conn_guard import (
+    ACCEPT_BACKLOG,
+    ConnectionGuard,
+    connection_cap,
+    guarded_connection,
+    raise_fd_limit,
+)
+from .events import Event, Signal, SpeechStarted
 from .overlay_http import (
-    AUTH_PATH,
-    WS_PATH,
+    MAX_TARGET_CHARS,
     AccessPolicy,
-    file_response,
     is_loopback,
-    resolve_static,
+    overlay_url,
+    route,
     split_target,
     text_response,
 )
-from .overlay_state import OverlayState
+from .overlay_state import OverlayState, latency_record
 from .protocol import (
     MAX_FRAME_BYTES,
     Ack,
-    Caption,
-    Card,
     CardClosed,
     Control,
     Error,
     Feedback,
-    Metrics,
     ProtocolError,
     Rendered,
     ServerMessage,
@@ -81,6 +90,17 @@ SENT_TIMES_MAX = 256
 # Websocket keepalive: notice a vanished page within ~40 s even when idle.
 PING_INTERVAL_S = 20.0
 START_TIMEOUT_S = 10.0
+# A connection that has not completed its HTTP request or websocket handshake by
+# then is closed: a real page takes milliseconds, an idle probe holds a slot.
+OPEN_TIMEOUT_S = 5.0
+# On stop, how long queued frames (the last final, "stopped") may take to go out.
+FLUSH_TIMEOUT_S = 1.0
+# Pause/resume per page: a person presses a key a few times; a script spamming it
+# would otherwise turn each message into a status frame for every page.
+CONTROL_BURST = 5
+CONTROL_WINDOW_S = 5.0
+# Ids a page has acknowledged (each is acked once), bounded for day-long calls.
+ACKED_MAX = 1024
 
 log = logging.getLogger(__name__)
 
@@ -95,23 +115,9 @@ class _Client:
         self.queue = ClientQueue(queue_size)
         self.wake = asyncio.Event()
         self.sent_wall: OrderedDict[str, float] = OrderedDict()
-        self.acked: set[str] = set()
+        self.acked: OrderedDict[str, None] = OrderedDict()
+        self.controls: deque[float] = deque(maxlen=CONTROL_BURST)
         self.closing = False
-
-
-def _outgoing(msg: ServerMessage) -> Outgoing:
-    """Attach the drop policy to a message (see client_queue)."""
-    text = msg.to_wire()
-    if isinstance(msg, Caption):
-        key = f"partial:{msg.speaker}"
-        if msg.final:
-            return Outgoing(text, supersedes=key, track_id=msg.id)
-        return Outgoing(text, droppable=True, key=key)
-    if isinstance(msg, Metrics):
-        return Outgoing(text, droppable=True, key="metrics")
-    if isinstance(msg, Card):
-        return Outgoing(text, track_id=msg.id)
-    return Outgoing(text)
 
 
 def _one_header(request: Request, name: str) -> str | None:
@@ -150,7 +156,7 @@ class OverlayServer:
         self._state = OverlayState()
         self._clients: set[_Client] = set()
         self._numbers = itertools.count(1)
-        self._latencies: list[dict[str, Any]] = []
+        self._latencies: deque[dict[str, Any]] = deque(maxlen=LATENCIES_MAX)
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -160,6 +166,7 @@ class OverlayServer:
         self._callbacks: ThreadPoolExecutor | None = None
         self._policy = AccessPolicy(port, is_loopback(host), token)
         self.disconnected_slow = 0  # clients dropped for not keeping up
+        self.guard = ConnectionGuard(connection_cap(raise_fd_limit()[0]))
 
     # -- lifecycle (any thread) ------------------------------------------------------
 
@@ -188,15 +195,7 @@ class OverlayServer:
     @property
     def url(self) -> str:
         """The address to open in a browser (with the token when one is required)."""
-        host = self.host
-        if host in ("0.0.0.0", ""):
-            host = "127.0.0.1"
-        elif host == "::":
-            host = "[::1]"
-        elif ":" in host:
-            host = f"[{host}]"
-        query = f"?token={self.token}" if self.token else ""
-        return f"http://{host}:{self.port}/{query}"
+        return overlay_url(self.host, self.port, self.token)
 
     @property
     def latencies(self) -> list[dict[str, Any]]:
@@ -226,8 +225,8 @@ class OverlayServer:
 
     def handler(self, event: Event) -> None:
         """Session handler: hand the event to the server loop; never blocks."""
-        if isinstance(event, (SpeechStarted, SpeechEnded, Signal)):
-            return  # nothing the page shows
+        if isinstance(event, (SpeechStarted, Signal)):
+            return  # nothing the page shows (SpeechEnded feeds the "behind" figure)
         self._call(self._on_event, event)
 
     def _call(self, fn: Callable[..., None], *args: Any) -> None:
@@ -251,11 +250,15 @@ class OverlayServer:
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._loop.set_exception_handler(_loop_exception)
         self._stopping = asyncio.Event()
         server: Server = await serve(
             self._connection,
             self.host,
             self.port,
+            create_connection=guarded_connection(self.guard),
+            backlog=ACCEPT_BACKLOG,
+            open_timeout=OPEN_TIMEOUT_S,
             process_request=self._process_request,
             max_size=MAX_FRAME_BYTES,
             compression=None,  # tiny JSON frames: not worth the CPU next to Whisper
@@ -270,10 +273,20 @@ class OverlayServer:
         expiry = asyncio.create_task(self._expire_cards())
         try:
             await self._stopping.wait()
+            await self._flush(FLUSH_TIMEOUT_S)
         finally:
             expiry.cancel()
             server.close()
             await server.wait_closed()
+
+    async def _flush(self, timeout_s: float) -> None:
+        """Give every page's queue a moment to empty: the closing "stopped" status
+        and the last final caption are what a page most needs to see."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and any(
+            len(c.queue) for c in self._clients if not c.closing
+        ):
+            await asyncio.sleep(0.02)
 
     async def _expire_cards(self) -> None:
         while True:
@@ -291,7 +304,7 @@ class OverlayServer:
     def _broadcast(self, msg: ServerMessage) -> None:
         if isinstance(msg, CardClosed) and msg.reason in ("expired", "replaced"):
             self._record_closed(msg)
-        item = _outgoing(msg)  # serialised once for every client
+        item = outgoing(msg)  # serialised once for every client
         for client in list(self._clients):
             self._enqueue(client, item)
 
@@ -332,7 +345,11 @@ class OverlayServer:
         sender = asyncio.create_task(self._send_loop(client))
         try:
             async for raw in ws:
-                self._on_message(client, raw)
+                try:
+                    self._on_message(client, raw)
+                except Exception:  # a bug must cost one error frame, not the page
+                    log.error("overlay message handling failed", exc_info=True)
+                    self._enqueue(client, Outgoing(Error("internal", "not handled").to_wire()))
         except ConnectionClosed:
             pass
         finally:
@@ -373,6 +390,12 @@ class OverlayServer:
             elif isinstance(msg, Control):
                 if self.on_control is None:
                     raise ProtocolError("unavailable", "this session cannot be paused")
+                now = time.monotonic()
+                if len(client.controls) == CONTROL_BURST and now - client.controls[0] < (
+                    CONTROL_WINDOW_S
+                ):
+                    raise ProtocolError("rate_limited", "too many pause/resume requests; wait")
+                client.controls.append(now)
                 self._callback(self.on_control, msg.action)
                 self._enqueue(client, Outgoing(Ack("control", msg.action).to_wire()))
             elif isinstance(msg, Rendered):
@@ -399,57 +422,41 @@ class OverlayServer:
             raise ProtocolError("unknown_id", "no such card or caption (it may be too old)")
         if msg.id in client.acked:
             return
-        client.acked.add(msg.id)
-        now = time.monotonic()
+        client.acked[msg.id] = None
+        if len(client.acked) > ACKED_MAX:
+            client.acked.popitem(last=False)
         sent = client.sent_wall.get(msg.id)
         if sent is None:
             return  # not sent live to this page (a snapshot, or long ago): no latency
-        render_s = msg.render_ms / 1000.0
-        start = origin.speech_end_wall
-        upstream = origin.suggestion_wall or origin.final_wall
-        record: dict[str, Any] = {
-            "kind": origin.kind,
-            "id": msg.id,
-            "client": client.number,
-            "speech_end_to_final_s": _diff(origin.final_wall, start),
-            "final_to_suggestion_s": _diff(origin.suggestion_wall, origin.final_wall),
-            "to_server_s": _diff(origin.received_wall, upstream),
-            "server_to_sent_s": _diff(sent, origin.received_wall),
-            "sent_to_ack_s": _diff(now, sent),
-            "page_render_s": round(render_s, 4),
-            "speech_end_to_rendered_s": _diff(now, start),
-            "speech_end_to_rendered_page_s": (
-                None if start is None else round(sent - start + render_s, 4)
-            ),
-        }
-        self._latencies.append(record)
-        if len(self._latencies) > LATENCIES_MAX:
-            del self._latencies[0]
+        self._latencies.append(
+            latency_record(origin, msg.id, client.number, sent, time.monotonic(), msg.render_ms)
+        )
 
     # -- HTTP ------------------------------------------------------------------------
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        path, query = split_target(request.path)
-        host = _one_header(request, "Host")
-        if path == WS_PATH:
-            reason = self._policy.check_websocket(host, _one_header(request, "Origin"), query)
-            if reason is not None:
-                return text_response(HTTPStatus.FORBIDDEN, f"forbidden: {reason}")
-            return None  # go on with the websocket handshake
-        reason = self._policy.check_host(host)
-        if reason is not None:
-            return text_response(HTTPStatus.FORBIDDEN, f"forbidden: {reason}")
-        if path == SUMMARY_PATH:
-            return summary_response(self._summary, self._policy.check_token(query))
-        if path == AUTH_PATH:
-            if self._policy.check_token(query) is not None:
-                return text_response(HTTPStatus.FORBIDDEN, "forbidden: missing or wrong token")
-            return text_response(HTTPStatus.OK, "ok")
-        file = resolve_static(self.static_dir, path)
-        if file is None:
-            return text_response(HTTPStatus.NOT_FOUND, "not found")
-        return file_response(file)
+        try:
+            path, query = split_target(request.path)
+            if path == SUMMARY_PATH and len(request.path) <= MAX_TARGET_CHARS:
+                reason = self._policy.check_host(_one_header(request, "Host"))
+                if reason is not None:
+                    return text_response(HTTPStatus.FORBIDDEN, f"forbidden: {reason}")
+                return summary_response(self._summary, self._policy.check_token(query))
+            return route(
+                self._policy,
+                self.static_dir,
+                request.path,
+                _one_header(request, "Host"),
+                _one_header(request, "Origin"),
+            )
+        except Exception:  # route() is written not to raise; a bug is still a 500 only
+            log.error("overlay request failed", exc_info=True)
+            return text_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
 
 
-def _diff(later: float | None, earlier: float | None) -> float | None:
-    return None if later is None or earlier is None else round(later - earlier, 4)
+def _loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """asyncio's own errors (e.g. "socket.accept() out of system resource", about
+    once a second while descriptors run out): one deduplicated line, no traceback."""
+    exc = context.get("exception")
+    detail = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
+    log.error("overlay server: %s%s", context.get("message", "event loop error"), detail)

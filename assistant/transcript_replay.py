@@ -12,7 +12,6 @@ lines is noticed exactly as it would be live.
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +22,15 @@ from assistant.errors import TurnaroundError
 from assistant.events import FinalTranscript, SilenceTick, Speaker, to_json_dict
 from assistant.playbook import load_playbook
 from assistant.suggestions import SuggestionEngine
+
+# Transcript times are seconds into the call; a day is far beyond any call, and the
+# replay synthesises a silence tick every 0.25 s of it (345,600 ticks at most).
+# Without a bound, one line ending at 1e12 s made the replay spin for ever.
+MAX_TIME_S = 24 * 3600.0
+# A call's transcript is kilobytes to a few megabytes; refuse to read gigabytes.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+# Longest text of one line (a 30-minute monologue is ~30,000 characters).
+MAX_TEXT_CHARS = 100_000
 
 # Other words people use for the two sides of a call.
 SPEAKER_ALIASES: dict[str, Speaker] = {
@@ -64,6 +72,10 @@ def parse_line(raw: str, line_no: int, origin: str) -> TranscriptLine:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise TranscriptError(f"{where}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise TranscriptError(f"{where}: not a transcript line (JSON nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise TranscriptError(f"{where}: not valid JSON ({_short(str(exc))})") from None
     if not isinstance(data, dict):
         raise TranscriptError(f"{where}: expected a JSON object per line")
     missing = [k for k in ("speaker", "start", "end", "text") if k not in data]
@@ -72,29 +84,60 @@ def parse_line(raw: str, line_no: int, origin: str) -> TranscriptLine:
     speaker = parse_speaker(data["speaker"])
     if speaker is None:
         allowed = ", ".join([s.value for s in Speaker] + sorted(SPEAKER_ALIASES))
-        raise TranscriptError(f"{where}: unknown speaker {data['speaker']!r} (use {allowed})")
-    start, end = data["start"], data["end"]
-    for name, value in (("start", start), ("end", end)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TranscriptError(f"{where}: {name} must be a number of seconds")
-        if not math.isfinite(value) or value < 0:
-            raise TranscriptError(f"{where}: {name} must be a finite, non-negative number")
+        raise TranscriptError(
+            f"{where}: unknown speaker {_short(repr(data['speaker']))} (use {allowed})"
+        )
+    start = _seconds(data["start"], "start", where)
+    end = _seconds(data["end"], "end", where)
     if end < start:
-        raise TranscriptError(f"{where}: end ({end}) is before start ({start})")
+        raise TranscriptError(f"{where}: end ({end:g}) is before start ({start:g})")
     text = data["text"]
     if not isinstance(text, str) or not text.strip():
         raise TranscriptError(f"{where}: text must be a non-empty string")
-    return TranscriptLine(line_no, speaker, float(start), float(end), text.strip())
+    if len(text) > MAX_TEXT_CHARS:
+        raise TranscriptError(f"{where}: text longer than {MAX_TEXT_CHARS:,} characters")
+    try:
+        # JSON can escape half of a UTF-16 pair ("\ud800"); such text cannot be
+        # printed, recorded or sent to the overlay.
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TranscriptError(
+            f"{where}: text is not valid Unicode (a lone surrogate such as \\ud800)"
+        ) from None
+    return TranscriptLine(line_no, speaker, start, end, text.strip())
+
+
+def _seconds(value: Any, name: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TranscriptError(f"{where}: {name} must be a number of seconds")
+    # Compare before converting: float() of a 400-digit integer overflows.
+    if not (0 <= value <= MAX_TIME_S):  # also False for NaN
+        raise TranscriptError(
+            f"{where}: {name} must be between 0 and {MAX_TIME_S:g} seconds (24 hours)"
+        )
+    return float(value)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def read_transcript(path: Path) -> list[TranscriptLine]:
     """All utterances of a JSONL transcript (blank lines skipped)."""
     try:
-        raw_lines = path.read_text(encoding="utf-8").splitlines()
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise TranscriptError(
+                f"{path}: larger than {MAX_FILE_BYTES >> 20} MB; not a transcript"
+            )
+        # Lines end at \n (or \r\n) only: str.splitlines() also splits at U+2028,
+        # U+0085 and other characters that JSON allows inside a string.
+        raw_lines = path.read_text(encoding="utf-8").split("\n")
     except FileNotFoundError:
         raise TranscriptError(f"{path}: transcript file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TranscriptError(f"{path}: cannot read transcript ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise TranscriptError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise TranscriptError(f"{path}: cannot read transcript ({exc.strerror or exc})") from None
     lines = [
         parse_line(raw, i, str(path)) for i, raw in enumerate(raw_lines, start=1) if raw.strip()
     ]

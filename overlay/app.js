@@ -27,6 +27,7 @@ const ui = {
   devView: $("dev"),
   notice: $("notice"),
   summary: $("summary"),
+  behind: $("behind"),
 };
 
 const prefs = {
@@ -82,6 +83,7 @@ function onMessage(msg, receivedAt) {
       captions.reset(msg.captions || []);
       cards.reset(msg.cards || []);
       meters.update(msg.metrics);
+      setBehind(msg.metrics && msg.metrics.lag);
       setStatus(msg.status || {});
       break;
     case "caption": {
@@ -100,6 +102,7 @@ function onMessage(msg, receivedAt) {
     case "metrics":
       meters.update(msg);
       devView.setLag(msg.lag);
+      setBehind(msg.lag);
       break;
     case "status":
       setStatus(msg);
@@ -120,6 +123,14 @@ const STATE_TEXT = {
   error: "Error",
 };
 
+/** "Behind 2.4s": transcription is running behind the call (a loaded CPU, a big
+ * model). Captions and cards come late until it catches up; the user should know. */
+function setBehind(lag) {
+  const behind = Number(lag && lag.behind_s) || 0;
+  ui.behind.hidden = behind <= 0 || pipelineState === "stopped";
+  ui.behind.textContent = `Behind ${behind.toFixed(1)}s`;
+}
+
 function setStatus(status) {
   pipelineState = status.state || pipelineState;
   ui.conn.dataset.state = pipelineState;
@@ -128,6 +139,7 @@ function setStatus(status) {
   ui.pause.textContent = pipelineState === "paused" ? "Resume" : "Pause";
   ui.pause.title = pipelineState === "paused" ? "Resume listening (P)" : "Pause listening (P)";
   meters.setRunning(pipelineState === "listening");
+  if (pipelineState === "stopped") ui.behind.hidden = true;
   devView.setStatus(status);
   showSummary(status);
 }

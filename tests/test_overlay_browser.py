@@ -390,3 +390,20 @@ def test_pop_out_moves_the_overlay_into_picture_in_picture(
     pip.close()
     page.wait_for_selector("#app .cards")  # back in the tab
     assert page.is_hidden("#popped")
+
+
+def test_behind_chip_shows_while_a_final_is_late_and_goes_when_it_arrives(
+    server: OverlayServer, page: Any
+) -> None:
+    """Whisper slower than real time: an utterance has ended and its text is late."""
+    from assistant.events import SpeechEnded
+
+    open_overlay(page, server)
+    server.handler(Status("listening", "sample_call.ogg"))
+    assert page.locator("#behind").is_hidden()
+    server.handler(SpeechEnded(Speaker.REP, 3.0, 5.0))
+    chip = page.wait_for_selector("#behind:not([hidden])", timeout=WAIT_MS)
+    assert chip.inner_text().startswith("Behind ")
+    server.handler(final(1, "finally here"))
+    page.wait_for_selector("#behind", state="hidden", timeout=WAIT_MS)
+    assert page.locator('.cap.final[data-id="u1"]').count() == 1

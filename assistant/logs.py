@@ -1,0 +1,106 @@
+"""Log lines a user can read: one line each, no tracebacks, and no floods.
+
+Python's fallback handler prints a full traceback for ``log.exception`` and prints
+every record however often it repeats. Both reach the user's terminal mid-call: a
+web page that opened 1,100 connections made asyncio log "socket.accept() out of
+system resource" with a traceback about 12,000 lines long. Here every record is one
+``turnaround: warning: ...`` line, and the same message is shown at most once per
+``REPEAT_WINDOW_S``, with a count of the repeats it swallowed.
+
+``TURNAROUND_DEBUG=1`` keeps tracebacks, for developers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+# A message repeated within this window is counted, not printed.
+REPEAT_WINDOW_S = 10.0
+# Distinct messages remembered for the repeat check (bounded: messages may carry
+# client numbers or addresses).
+REMEMBERED_MESSAGES = 256
+DEBUG_ENV = "TURNAROUND_DEBUG"
+
+
+def debug_enabled() -> bool:
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+class RepeatFilter(logging.Filter):
+    """Drops a message seen within the window; the next one shown says how many."""
+
+    def __init__(
+        self, window_s: float = REPEAT_WINDOW_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self._window_s = window_s
+        self._clock = clock
+        self._seen: OrderedDict[str, tuple[float, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = f"{record.name}:{record.msg}"  # the template: "client %d ..." is one key
+        now = self._clock()
+        with self._lock:
+            shown_at, swallowed = self._seen.get(key, (-1e18, 0))
+            if now - shown_at < self._window_s:
+                self._seen[key] = (shown_at, swallowed + 1)
+                return False
+            self._seen[key] = (now, 0)
+            self._seen.move_to_end(key)
+            while len(self._seen) > REMEMBERED_MESSAGES:
+                self._seen.popitem(last=False)
+        record.repeats = swallowed
+        return True
+
+
+class OneLineFormatter(logging.Formatter):
+    """``turnaround: warning: <message> (<exception>)`` on one line."""
+
+    def __init__(self, tracebacks: bool = False) -> None:
+        super().__init__()
+        self._tracebacks = tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not hide the record
+            message = str(record.msg)
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            message = f"{message} ({type(exc).__name__}: {exc})"
+        repeats = getattr(record, "repeats", 0)
+        if repeats:
+            message = f"{message} [{repeats} more like this in the last {REPEAT_WINDOW_S:g} s]"
+        level = "error" if record.levelno >= logging.ERROR else "warning"
+        line = f"turnaround: {level}: {' '.join(message.split())}"
+        if self._tracebacks and record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def configure(stream: Any = None) -> logging.Handler:
+    """Route warnings and errors from every library through one readable handler."""
+    # A log line that cannot be written (stderr closed, /dev/full) is dropped
+    # quietly instead of printing "--- Logging error ---" and a traceback.
+    logging.raiseExceptions = False
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(OneLineFormatter(tracebacks=debug_enabled()))
+    handler.addFilter(RepeatFilter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_turnaround", False):
+            root.removeHandler(old)
+    handler._turnaround = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    if root.level > logging.WARNING or root.level == logging.NOTSET:
+        root.setLevel(logging.WARNING)
+    return handler

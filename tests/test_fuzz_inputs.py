@@ -1,0 +1,336 @@
+"""Fuzzing the text inputs (hypothesis): at least 1,000 transcript lines, playbook
+TOML documents and command lines each. Each ends in a valid result or one clear
+line; valid odd playbooks and command lines also run."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import math
+import re
+import signal
+import string
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomllib
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assistant import cli, cli_args
+from assistant.errors import TurnaroundError
+from assistant.events import Speaker
+from assistant.playbook import Playbook, PlaybookError, load_playbook
+from assistant.transcript_replay import TranscriptError, parse_line
+
+from .fuzz_helpers import (
+    EXAMPLES,
+    FUZZ,
+    SALES,
+    TRANSCRIPT,
+    Counter,
+    any_text,
+    deep,
+    huge_ints,
+    json_values,
+    odd_floats,
+    one_line,
+)
+
+# -- transcript lines ---------------------------------------------------------------------
+
+speakers = st.sampled_from([s.value for s in Speaker] + ["prospect", "Agent ", "x"]) | json_values
+times = st.floats(0, 90_000) | huge_ints | odd_floats | json_values
+line_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "speaker": speakers,
+        "start": times,
+        "end": times,
+        "text": any_text
+        | st.sampled_from(["hi \ud800 there", "a\u2028b", "\x85", " "])
+        | st.integers(99_990, 100_010).map(lambda n: "a" * n)
+        | json_values,
+    },
+)
+LINE_END_1 = '{"speaker":"rep","start":0,"end":1'
+transcript_lines = st.one_of(
+    line_fields.map(lambda d: json.dumps(d, allow_nan=True)),
+    line_fields.map(lambda d: json.dumps(d, allow_nan=True, ensure_ascii=False)),
+    json_values.map(lambda v: json.dumps(v, allow_nan=True)),
+    any_text,
+    deep("[]"),
+    st.integers(1, 5000).map(lambda n: LINE_END_1 + "0" * n + ',"text":"x"}'),
+)
+
+
+def test_transcript_lines() -> None:
+    count = Counter()
+
+    @FUZZ
+    @given(raw=transcript_lines)
+    def one(raw: str) -> None:
+        count()
+        try:
+            line = parse_line(raw, 7, "call.jsonl")
+        except TranscriptError as exc:
+            one_line(str(exc))
+            assert str(exc).startswith("call.jsonl:7: ")
+            return
+        assert 0 <= line.start_s <= line.end_s <= 86_400
+        assert math.isfinite(line.end_s) and line.text.strip()
+        line.text.encode("utf-8")  # printable, recordable, sendable
+
+    one()
+    assert count.n >= EXAMPLES
+
+
+# -- playbook TOML ------------------------------------------------------------------------
+
+
+def toml_value(value: Any) -> str:
+    """A small TOML writer for generated values (nan and inf included)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # JSON string escapes are valid TOML basic strings
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(type(value))
+
+
+def toml_document(data: dict[str, Any]) -> str:
+    out = []
+    for key, value in data.items():
+        if key in ("limits", "sources") and isinstance(value, dict):
+            continue
+        if key == "rules" and isinstance(value, list) and all(isinstance(r, dict) for r in value):
+            continue
+        out.append(f"{json.dumps(key)} = {toml_value(value)}")
+    for table in ("limits", "sources"):
+        if isinstance(data.get(table), dict):
+            out.append(f"[{table}]")
+            out += [f"{json.dumps(k)} = {toml_value(v)}" for k, v in data[table].items()]
+    rules = data.get("rules")
+    if isinstance(rules, list) and all(isinstance(r, dict) for r in rules):
+        for rule in rules:
+            out.append("[[rules]]")
+            out += [f"{json.dumps(k)} = {toml_value(v)}" for k, v in rule.items()]
+    return "\n".join(out) + "\n"
+
+
+BASE = tomllib.loads(SALES.read_text(encoding="utf-8"))
+toml_scalars = (
+    st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30)
+)
+toml_values = st.recursive(
+    toml_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(string.ascii_letters, min_size=1, max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@st.composite
+def playbooks(draw: st.DrawFn) -> str:
+    data = json.loads(json.dumps(BASE))  # a deep copy
+    for _ in range(draw(st.integers(1, 4))):
+        table = draw(st.sampled_from(["top", "limits", "sources", "rules"]))
+        target: Any = data
+        if table == "rules" and isinstance(data.get("rules"), list) and data["rules"]:
+            target = draw(st.sampled_from(data["rules"]))
+        elif table == "sources" and isinstance(data.get("sources"), dict) and data["sources"]:
+            target = data["sources"][draw(st.sampled_from(sorted(data["sources"])))]
+        elif table == "limits":
+            target = data.get("limits")
+        if not isinstance(target, dict):
+            target = data
+        keys = sorted(target) + ["extra", "prompts", "min_confidence", "cooldown_s"]
+        key = draw(st.sampled_from(keys))
+        if draw(st.integers(0, 5)) == 0:
+            target.pop(key, None)
+        else:
+            target[key] = draw(toml_values)
+    text = toml_document(data)
+    mode = draw(st.integers(0, 9))
+    if mode == 0:  # damage the text itself
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.text(max_size=5)) + text[at:]
+    elif mode == 1:
+        text += f"deep = {'[' * draw(st.integers(10, 3000))}"
+    return text
+
+
+def test_playbook_toml(tmp_path: Path) -> None:
+    count, valid = Counter(), Counter()
+    path = tmp_path / "playbook.toml"
+
+    @FUZZ
+    @given(text=playbooks())
+    def one(text: str) -> None:
+        count()
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        try:
+            playbook = load_playbook(path)
+        except PlaybookError as exc:
+            one_line(str(exc), limit=2000)
+            return
+        valid()
+        assert isinstance(playbook, Playbook) and playbook.rules
+        limits = playbook.limits
+        for number in (limits.min_gap_s, limits.default_cooldown_s, limits.repeat_prompt_after_s):
+            assert math.isfinite(number) and number >= 0
+        assert limits.max_cards_per_minute >= 1
+        for rule in playbook.rules:
+            assert 0 <= rule.min_confidence <= 1 and math.isfinite(rule.cooldown_s)
+
+    one()
+    assert count.n >= EXAMPLES and valid.n > 0
+
+
+# -- command-line options -----------------------------------------------------------------
+
+option_values = (
+    st.sampled_from(["0", "1", "-1", "70000", "65535", "nan", "inf", "-inf", "1e400", "0.04",
+                     "0.5", "10", "11", "2", "-5", "1_000", " 3", "0x10", "", "a b", "127.0.0.1",
+                     "::1", "[::1]", "0.0.0.0", "abcdefgh", "tok/en!!", "~nobody/x", "sales-call",
+                     "coaching-1on1", "1" + "0" * 400, "a" * 300])
+    | st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+    .filter(lambda s: "\x00" not in s)
+)  # fmt: skip
+OPTIONS = ["--port", "--threads", "--end-silence", "--host", "--token", "--playbook", "--mic",
+           "--remote", "--model", "--record"]  # fmt: skip
+FLAGS = ["--json", "--signals", "--ticks", "--no-coach", "--no-partials", "--no-server",
+         "--no-record", "--fast", "--realtime", "--mix", "--open", "--or-sample",
+         "--bogus"]  # fmt: skip
+
+
+VALID = {
+    "--port": ["0", "8765", "65535"],
+    "--threads": ["1", "2", "256"],
+    "--end-silence": ["0.06", "0.5", "10"],
+    "--host": ["127.0.0.1", "::1", "localhost"],
+    "--token": ["abcdefgh", "A.b_c~d-e"],
+    "--playbook": ["sales-call", "coaching-1on1", str(SALES)],
+}
+
+
+@st.composite
+def command_lines(draw: st.DrawFn) -> list[str]:
+    if draw(st.booleans()):  # a text replay: it runs, in milliseconds
+        argv = ["replay", "--transcript", str(TRANSCRIPT)]
+    else:
+        argv = [draw(st.sampled_from(["replay", "live", "devices", "models", "nope"]))]
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.integers(0, 2))
+        if kind == 0:
+            option = draw(st.sampled_from(sorted(VALID)))
+            argv += [option, draw(st.sampled_from(VALID[option]))]
+        elif kind == 1:
+            argv += [draw(st.sampled_from(OPTIONS)), draw(option_values)]
+        else:
+            argv.append(draw(st.sampled_from(FLAGS)))
+    return argv
+
+
+def _runs_cheaply(args: Any) -> bool:
+    """Commands that finish in milliseconds and touch no device or model."""
+    return args.command == "models" or (
+        args.command == "replay" and getattr(args, "transcript", None) is not None
+    )
+
+
+@pytest.fixture
+def restore_process_state() -> Iterator[None]:
+    """main() installs a SIGTERM handler and a log handler: undo both."""
+    old_term = signal.getsignal(signal.SIGTERM)
+    handlers = list(logging.getLogger().handlers)
+    yield
+    signal.signal(signal.SIGTERM, old_term)
+    for handler in logging.getLogger().handlers:
+        if handler not in handlers:
+            logging.getLogger().removeHandler(handler)
+
+
+def test_command_line_options(restore_process_state: None) -> None:
+    count, ran = Counter(), Counter()
+
+    @FUZZ
+    @given(argv=command_lines())
+    def one(argv: list[str]) -> None:
+        count()
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                args = cli.build_parser().parse_args(argv)
+            except SystemExit as exc:
+                assert exc.code == 2
+                last = err.getvalue().strip().split("\n")[-1]
+                assert re.match(r"turnaround( \w+)?: error: ", last), last
+                one_line(last)
+                return
+            assert 0 <= args.port <= cli_args.MAX_PORT if hasattr(args, "port") else True
+            if hasattr(args, "threads"):
+                assert 1 <= args.threads <= cli_args.MAX_THREADS
+                assert math.isfinite(args.end_silence) and 0.05 < args.end_silence <= 10
+                assert args.token is None or re.fullmatch(r"[A-Za-z0-9._~-]{8,256}", args.token)
+            if not _runs_cheaply(args):
+                return
+            ran()
+            rc = cli.main(argv)
+        assert rc in (0, 2), (argv, rc, err.getvalue())
+        lines = err.getvalue().strip().split("\n")
+        assert all("Traceback" not in line for line in lines)
+        if rc:
+            one_line(lines[-1])
+            assert lines[-1].startswith("turnaround: error: ")
+
+    one()
+    assert count.n >= EXAMPLES and ran.n >= 100, ran.n
+
+
+def test_generated_playbooks_run_a_call(tmp_path: Path) -> None:
+    """Valid-but-odd playbooks (huge limits, long prompt rotations) coach a real
+    transcript without error: the engine keeps serving whatever it was given."""
+    from assistant.transcript_replay import replay_transcript
+
+    count = Counter()
+    path = tmp_path / "playbook.toml"
+
+    @settings(FUZZ, max_examples=60)
+    @given(text=playbooks())
+    def one(text: str) -> None:
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        try:
+            load_playbook(path)
+        except TurnaroundError:
+            return
+        count()
+        out: list[dict[str, Any]] = []
+        replay_transcript(TRANSCRIPT, str(path), out.append)
+        assert any(e["type"] == "FinalTranscript" for e in out)
+        json.dumps(out)
+
+    one()
+    assert count.n > 0, "no generated playbook was valid"
+    assert sys.getrecursionlimit() >= 1000
