@@ -72,9 +72,19 @@ def drop_repeat(known: Sequence[Word], new: list[Word]) -> list[Word]:
     decode's prefix) at its start: at least two words, after at most
     ``_REPEAT_LEAD_WORDS`` others."""
     keys = [word_key(w.text) for w in known]
-    new_keys = [word_key(w.text) for w in new]
-    for lead in range(min(_REPEAT_LEAD_WORDS, len(new)) + 1):
-        for k in range(min(len(keys), len(new) - lead), 1, -1):
-            if new_keys[lead : lead + k] == keys[-k:]:
-                return new[lead + k :]
-    return new
+    while True:
+        new_keys = [word_key(w.text) for w in new]
+        for lead in range(min(_REPEAT_LEAD_WORDS, len(new)) + 1):
+            cut = next(
+                (
+                    lead + k
+                    for k in range(min(len(keys), len(new) - lead), 1, -1)
+                    if new_keys[lead : lead + k] == keys[-k:]
+                ),
+                None,
+            )
+            if cut is not None:
+                new = new[cut:]  # and again: "the left is the left." repeats twice
+                break
+        else:
+            return new

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -30,7 +30,9 @@ STALE_PARTIAL_S = 0.75
 class Decoder(Protocol):
     """What the worker needs from a model (WhisperDecoder, or a test double)."""
 
-    def decode(self, audio: np.ndarray) -> DecodeResult: ...
+    def decode(
+        self, audio: np.ndarray, prefix: Sequence[int] = (), context: Sequence[int] = ()
+    ) -> DecodeResult: ...
 
 
 class AsrWorker:
@@ -111,7 +113,7 @@ class AsrWorker:
                     self.dropped_partials += 1
                 else:
                     started = time.perf_counter()
-                    result = self._decoder.decode(request.audio)
+                    result = self._decoder.decode(request.audio, request.prefix, request.context)
                     elapsed = time.perf_counter() - started
                     self.busy_s += elapsed
                     self.decode_times.append((request.kind.value, result.audio_s, elapsed))

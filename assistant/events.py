@@ -57,7 +57,10 @@ class SpeechEnded:
 
 @dataclass(frozen=True)
 class PartialTranscript:
-    """Best guess so far for an utterance still in progress; may change."""
+    """Best guess so far for an utterance still in progress.
+
+    ``text`` is the whole utterance so far; its first ``stable_chars`` characters are
+    already committed (sent as final pieces) and will not change, the rest may."""
 
     speaker: Speaker
     utterance_id: int
@@ -65,6 +68,7 @@ class PartialTranscript:
     end_s: float
     text: str
     decoded_wall: float
+    stable_chars: int = 0
 
 
 @dataclass(frozen=True)

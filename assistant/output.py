@@ -76,7 +76,9 @@ class JsonPrinter:
 
 
 class CaptionPrinter:
-    """Finals as lines; partials as one self-overwriting line on a terminal."""
+    """One line per utterance. A long turn's committed pieces extend its line as
+    they arrive; on a terminal the words still being heard follow them, dimmed, and
+    are rewritten in place. Each event is one write (see :func:`write_out`)."""
 
     def __init__(
         self, out: IO[str] = sys.stdout, partials: bool | None = None, signals: bool = False
@@ -85,35 +87,74 @@ class CaptionPrinter:
         self._partials = out.isatty() if partials is None else partials
         self._signals = signals
         self._partial_shown = False
+        # The utterance whose line is open (committed pieces, no newline yet).
+        self._open: tuple[str, int] | None = None
+        self._open_text = ""
 
     def _clear_partial(self) -> str:
+        """Text that takes the dimmed words off the line, keeping its committed part."""
         if self._partial_shown:
             self._partial_shown = False
-            return "\r\033[K"
+            return "\r\033[K" + self._open_text
         return ""
+
+    def _close_line(self) -> str:
+        text = self._clear_partial()
+        if self._open is not None:
+            text += "\n"
+            self._open, self._open_text = None, ""
+        return text
+
+    def _line_for(self, speaker: str, utterance_id: int, start_s: float) -> str:
+        """Make the open line this utterance's, starting a new one if needed."""
+        if self._open == (speaker, utterance_id):
+            return ""
+        text = self._close_line()
+        self._open = (speaker, utterance_id)
+        self._open_text = f"[{clock(start_s)}] {speaker:>8}:"
+        return text + self._open_text
+
+    def _partial(self, event: PartialTranscript) -> str:
+        key = (event.speaker.value, event.utterance_id)
+        # Another utterance's line is open: leave it, and show this one below.
+        text = self._close_line() if self._open not in (None, key) else ""
+        text += self._clear_partial()
+        if self._open == key:
+            heard = event.text[event.stable_chars :].strip()
+            shown = f" {heard}" if heard else ""
+        else:
+            words = event.text if len(event.text) < 100 else "…" + event.text[-99:]
+            shown = f"  {event.speaker.value}: {words}"
+        if shown:
+            text += f"\033[2m{shown}\033[0m"
+            self._partial_shown = True
+        return text
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, PartialTranscript):
             if self._partials:
-                text = event.text if len(event.text) < 100 else "…" + event.text[-99:]
-                line = f"{self._clear_partial()}\033[2m  {event.speaker.value}: {text}\033[0m"
-                self._partial_shown = True
-                write_out(self._out, line)
+                write_out(self._out, self._partial(event))
             return
         if isinstance(event, FinalTranscript):
-            text = f"[{clock(event.start_s)}] {event.speaker.value:>8}: {event.text}\n"
+            text = self._clear_partial()
+            text += self._line_for(event.speaker.value, event.utterance_id, event.start_s)
+            if event.text:
+                text += " " + event.text
+                self._open_text += " " + event.text
+            if event.last:
+                text += self._close_line()
         elif isinstance(event, Suggestion):
-            text = (
+            text = self._close_line() + (
                 f"[{clock(event.at_s)}]  >>> CARD: {event.prompt}\n"
                 f"{'':>13}why: {event.why} ({event.source})\n"
             )
         elif isinstance(event, Signal) and self._signals:
-            text = (
+            text = self._close_line() + (
                 f"[{clock(event.at_s)}]   signal {event.detector} "
                 f"({event.speaker.value}, {event.confidence:.2f})\n"
             )
         elif isinstance(event, Status) and event.state in ("error", "paused"):
-            text = f"[{event.state}] {event.detail}\n"
+            text = self._close_line() + f"[{event.state}] {event.detail}\n"
         else:
             return
-        write_out(self._out, self._clear_partial() + text)
+        write_out(self._out, text)

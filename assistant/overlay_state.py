@@ -121,18 +121,23 @@ def _r(value: float) -> float:
 
 
 def _caption(
-    event: PartialTranscript | FinalTranscript, final: bool, lat: dict[str, float] | None = None
+    event: PartialTranscript | FinalTranscript,
+    text: str,
+    final: bool,
+    stable: int,
+    lat: dict[str, float] | None = None,
 ) -> Caption:
-    """A caption for a partial or final; both share the id, so a final replaces the
-    partials of its utterance on the page."""
+    """A caption for one utterance: partials and committed pieces share its id, so
+    each replaces the last on the page."""
     return Caption(
         f"u{event.utterance_id}",
         event.speaker.value,
-        event.text,
+        text,
         final,
         _r(event.start_s),
         _r(event.end_s),
         lat,
+        stable,
     )
 
 
@@ -150,7 +155,9 @@ class OverlayState:
         self._metrics_interval_s = metrics_interval_s
         self._conv = ConversationState(scorer=_NoScorer())
         self._finals: deque[Caption] = deque(maxlen=RECENT_CAPTIONS)
+        # The open utterance per speaker: its caption so far and its committed text.
         self._partials: dict[str, Caption] = {}
+        self._committed: dict[str, tuple[int, str]] = {}
         self._cards: OrderedDict[str, _ActiveCard] = OrderedDict()
         self._known_cards: OrderedDict[str, _ActiveCard] = OrderedDict()
         self._feedback_given: set[tuple[str, str]] = set()
@@ -173,7 +180,7 @@ class OverlayState:
         now = self._clock()
         self._behind.on_event(event, now)
         if isinstance(event, PartialTranscript):
-            caption = _caption(event, final=False)
+            caption = _caption(event, event.text, False, event.stable_chars)
             self._partials[caption.speaker] = caption
             return [caption]
         if isinstance(event, FinalTranscript):
@@ -203,22 +210,34 @@ class OverlayState:
         return self._metrics_if_due(now, force=True) if due else []
 
     def _on_final(self, event: FinalTranscript, now: float) -> list[ServerMessage]:
+        """A committed piece: the utterance's caption grows by it (and is final with
+        the last piece)."""
         self._last_final = event
-        self._partials.pop(event.speaker.value, None)
-        if not event.text.strip():
+        speaker = event.speaker.value
+        uid, so_far = self._committed.get(speaker, (event.utterance_id, ""))
+        if uid != event.utterance_id:
+            so_far = ""
+        text = f"{so_far} {event.text}".strip() if event.text.strip() else so_far
+        if event.last:
+            self._committed.pop(speaker, None)
+            self._partials.pop(speaker, None)
+        else:
+            self._committed[speaker] = (event.utterance_id, text)
+        if not text:
             return []
-        self._conv.add_final(event)
+        if event.text.strip():
+            self._conv.add_final(event)
         self._asr_lag_s = max(0.0, event.latency_s)
-        caption = _caption(
-            event,
-            final=True,
-            lat={"final_s": _r(event.latency_s), "queued_s": _r(now - event.decoded_wall)},
-        )
-        self._finals.append(caption)
-        self._remember(
-            caption.id,
-            LatencyOrigin("caption", event.speech_end_wall, event.decoded_wall, None, now),
-        )
+        lat = {"final_s": _r(event.latency_s), "queued_s": _r(now - event.decoded_wall)}
+        caption = _caption(event, text, event.last, len(text), lat)
+        if event.last:
+            self._finals.append(caption)
+            self._remember(
+                caption.id,
+                LatencyOrigin("caption", event.speech_end_wall, event.decoded_wall, None, now),
+            )
+        else:
+            self._partials[speaker] = caption
         # A final changes the talk times: update the meter now, not at the next tick.
         return [caption, *self._metrics_if_due(now, force=True)]
 
@@ -263,7 +282,7 @@ class OverlayState:
             _r(event.dropped_audio_s),
             self.summary,
         )
-        return self._status
+        return [self._status]
 
     def publish_summary(self, path: str) -> StatusMsg:
         """The call summary is ready at ``path``: the status that links to it."""
@@ -271,7 +290,7 @@ class OverlayState:
         self._status = replace(
             self._status, summary=path, model=self.model, devices=list(self.devices)
         )
-        return [self._status]
+        return self._status
 
     def _metrics_if_due(self, now: float, force: bool) -> list[ServerMessage]:
         silence = self._conv.silence_s

@@ -162,13 +162,16 @@ class ServerMessage:
 @dataclass(frozen=True)
 class Caption(ServerMessage):
     type: ClassVar[str] = "caption"
-    id: str  # "u<utterance id>": a final replaces the partials with the same id
+    id: str  # "u<utterance id>": a later caption replaces the earlier with the same id
     speaker: str
-    text: str
-    final: bool
+    text: str  # the utterance so far
+    final: bool  # the utterance is over: text will not change again
     start_s: float
     end_s: float
-    lat: dict[str, float] | None = None  # finals: pipeline stage latencies, seconds
+    lat: dict[str, float] | None = None  # committed text: pipeline stage latencies, seconds
+    # The first ``stable`` characters of text are committed (final pieces of a long
+    # turn) and will not change; the rest is still being heard. len(text) when final.
+    stable: int = 0
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,15 @@ class SourceWorker:
     def _apply_result(self, request: DecodeRequest, result: DecodeResult | None) -> None:
         for event in self.transcriber.on_result(request, result):
             self._emit(event)
+        # A split must not cut through words already committed.
+        self.segmenter.min_split_s = self.transcriber.commit_floor_s
+        hint = self.transcriber.take_split_hint()
+        if hint is not None:
+            actions = self.segmenter.split_at_dip(*hint)
+            for event in self.transcriber.on_actions(
+                actions, self.segmenter.now_s, self._wall_at, self.segmenter.audio
+            ):
+                self._emit(event)
         self._report_progress()
 
     def _drain_results(self) -> None:

@@ -90,10 +90,22 @@ def collapse_repeats(text: str, min_period: int = 2, min_copies: int = 2) -> str
             ):
                 copies += 1
             tail = keys[start + copies * period :]
-            if copies >= min_copies and tail == first[: len(tail)]:
+            if copies >= min_copies and _is_cut_copy(tail, first):
                 kept = " ".join(words[: start + period]).rstrip(",;")
                 return kept
     return _cut_restart(words, keys)
+
+
+def _is_cut_copy(tail: list[str], phrase: list[str]) -> bool:
+    """``tail`` is the start of ``phrase``, its last word possibly cut short (the
+    token budget ends a loop mid-word: "... advantage. I have been unable to reap
+    any pec")."""
+    if len(tail) > len(phrase):
+        return False
+    if not tail:
+        return True
+    head, last = tail[:-1], tail[-1]
+    return head == phrase[: len(head)] and phrase[len(tail) - 1].startswith(last)
 
 
 def _cut_restart(words: list[str], keys: list[str]) -> str:

@@ -26,7 +26,17 @@ from typing import Any
 
 from .common import REPO, SAMPLE_CALL, Results, Skip, say
 
-SECTIONS = ("stages", "e2e", "scaling", "models", "accuracy", "cost", "baselines")
+SECTIONS = (
+    "realspeech",
+    "windows",
+    "stages",
+    "e2e",
+    "scaling",
+    "models",
+    "accuracy",
+    "cost",
+    "baselines",
+)
 DEFAULT_DATA = REPO.parent / "shared" / "eval"
 DEFAULT_OUT = REPO / "benchmarks" / "results"
 REFERENCE = REPO / "benchmarks" / "reference.json"
@@ -49,6 +59,8 @@ class Plan:
     silence_s: float = 15.0
     long_minutes: float = 30.0
     vad_audio_s: float = 30.0
+    # Real recordings replayed in real time (None: all of conversations.BUILDERS).
+    realspeech: tuple[str, ...] | None = None
 
 
 FULL = Plan("full", None)
@@ -67,6 +79,7 @@ QUICK = Plan(
     silence_s=3.0,
     long_minutes=1.5,
     vad_audio_s=10.0,
+    realspeech=("phone_call",),
 )
 
 
@@ -235,7 +248,7 @@ class Runner:
             target[parts[-1]] = value
 
     def run(self) -> Results:
-        from . import accuracy, cost, fanout, scaling, stages
+        from . import accuracy, cost, fanout, realspeech, scaling, stages, windows
         from .end_to_end import realtime_run
 
         p, r, data = self.plan, self.results, self.args.data
@@ -248,6 +261,12 @@ class Runner:
         has_data = (data / "text" / "ami_ES2011a.jsonl").is_file()
         if not data.is_dir():
             r.skip("data", f"no evaluation data at {data} (pass --data DIR)")
+        self.section(
+            "realspeech",
+            lambda: realspeech.run(data, self.decoder, p.realspeech, self.tmp, r),
+        )
+        if p.models:
+            self.section("windows", lambda: windows.run(data, self.args.model, r))
         self.section(
             "stages.resample_vad", lambda: stages.resample_and_vad(self.speech, p.vad_audio_s, r)
         )

@@ -14,6 +14,7 @@ from .common import (
     BUDGET_SILENCE_PCT,
     dig,
 )
+from .windows import table as window_table
 
 
 def _s(x: float | None, digits: int = 2) -> str:
@@ -170,6 +171,8 @@ def markdown(doc: dict[str, Any]) -> str:
             "CPU seconds by thread: "
             + ", ".join(f"{k} {v:g}" for k, v in (e2e.get("cpu_by_thread") or {}).items()),
         ]
+    out += realspeech_tables(s.get("realspeech"))
+    out += window_table(s.get("windows"))
     out += _baselines(s.get("baselines"))
     out += _stages(s.get("stages"))
     out += _accuracy(s.get("accuracy"))
@@ -178,6 +181,50 @@ def markdown(doc: dict[str, Any]) -> str:
         out += ["", "## Skipped", ""]
         out += [f"- {k}: {v}" for k, v in doc["skipped"].items()]
     return "\n".join(out) + "\n"
+
+
+def realspeech_tables(rs: dict[str, Any] | None) -> list[str]:
+    """Real recordings: our WER and latency beside offline decoding and the naive
+    2 s loop, per recording and pooled by input."""
+    if not rs:
+        return []
+    out = [
+        "",
+        "## Real speech (real-time replay; offline and naive 2 s windows in the same run)",
+        "",
+        "| recording | input | WER ours | offline | ratio | naive | latency p50 / p95 / max "
+        "| naive p95 | missed | CPU speaking |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def line(name: str, inp: str, ours: dict, off: dict, naive: dict, extra: dict) -> str:
+        lat = ours.get("latency_s", {})
+        ratio = ours["wer"] / off["wer"] if off.get("wer") else None
+        cpu = extra.get("cpu_speaking")
+        return (
+            f"| {name} | {inp} | {ours['wer']:.3f} | {off['wer']:.3f} | "
+            f"{'-' if ratio is None else f'{ratio:.2f}x'} | {naive['wer']:.3f} | "
+            f"{_s(lat.get('p50'))} / {_s(lat.get('p95'))} / {_s(lat.get('max'))} s | "
+            f"{_s(dig(naive, 'latency_s', 'p95'))} s | {ours.get('missed', 0)}/"
+            f"{ours.get('utterances', 0)} | {'-' if cpu is None else f'{cpu * 100:.0f} %'} |"
+        )
+
+    for key, row in rs.get("recordings", {}).items():
+        name = key.rsplit(".", 1)[0] + (" (synthetic)" if row.get("synthetic") else "")
+        out.append(line(name, row["input"], row["ours"], row["offline"], row["naive"], row["ours"]))
+    for inp, pooled in rs.get("pooled", {}).items():
+        out.append(line("**all**", inp, pooled["ours"], pooled["offline"], pooled["naive"], {}))
+    out += [
+        "",
+        "Targets (issue 9): two channels WER <= 1.10x offline and p95 <= 1.0 s; one mixed "
+        "channel WER <= 1.15x offline and p95 <= 2.0 s. "
+        + "; ".join(
+            f"{inp}: {'met' if dig(p, 'target', 'met') else 'not met'}"
+            for inp, p in rs.get("pooled", {}).items()
+        )
+        + ".",
+    ]
+    return out
 
 
 def _baselines(b: dict[str, Any] | None) -> list[str]:

@@ -70,14 +70,15 @@ def decode_by_length(
     """Decode time of utterances of each length, in the two settings the pipeline uses.
 
     * final: the utterance ends where a scripted line ends (the speaker stopped);
-    * partial: it ends in the middle of a line and only the last
-      ``partial_window_s`` are decoded, as the streaming policy does;
+    * partial: it ends in the middle of a line and only its uncommitted end is
+      decoded, as the streaming policy does: at most ``max_commit_lag_s`` of words
+      not yet committed plus about a second of overlap words before them;
     * transcribe: ``WhisperModel.transcribe`` on the final's audio (pads to 30 s):
       what a straightforward integration pays, for comparison.
     """
     from assistant.streaming import StreamingConfig
 
-    window_s = StreamingConfig().partial_window_s
+    window_s = StreamingConfig().max_commit_lag_s + 1.0
     rows: list[dict[str, Any]] = []
     for length in lengths_s:
         n = int(length * RATE_HZ)

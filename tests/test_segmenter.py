@@ -11,74 +11,133 @@ from assistant.vad import FRAME_S, FRAME_SAMPLES, SileroVad
 
 from .conftest import AUDIO
 
-FRAME = np.full(FRAME_SAMPLES, 0.1, dtype=np.float32)
-
 
 def run(probs: list[float], config: VadConfig | None = None) -> list:
     seg = Segmenter(config)
     actions = []
-    for p in probs:
-        actions.extend(seg.feed(FRAME, p))
+    for i, p in enumerate(probs):
+        actions.extend(seg.feed(numbered(i), p))
     return actions
+
+
+def numbered(i: int) -> np.ndarray:
+    """Frame ``i`` filled with its own index, so audio can be traced back to frames."""
+    return np.full(FRAME_SAMPLES, float(i), dtype=np.float32)
+
+
+def frame_ids(audio: np.ndarray) -> list[int]:
+    return [int(audio[k]) for k in range(0, len(audio), FRAME_SAMPLES)]
 
 
 def frames(seconds: float) -> int:
     return round(seconds / FRAME_S)
 
 
-def test_utterance_has_pre_roll_and_ends_after_silence() -> None:
+def test_utterance_has_pre_roll_tail_and_ends_after_silence() -> None:
     probs = [0.0] * frames(1.0) + [0.9] * frames(1.0) + [0.0] * frames(1.0)
     actions = run(probs)
-    kinds = [type(a) for a in actions]
-    assert kinds == [Started, Paused, Ended]
+    assert [type(a) for a in actions] == [Started, Paused, Ended]
     started, paused, ended = actions
-    assert started.start_s == pytest.approx(1.0 - 0.2, abs=FRAME_S)
+    assert started.start_s == pytest.approx(1.0 - 0.3, abs=FRAME_S)
     assert ended.speech_end_s == pytest.approx(2.0, abs=FRAME_S)
     assert not ended.forced
-    # pre-roll + speech + the first quiet frame
-    assert len(ended.audio) / 16000 == pytest.approx(1.2 + FRAME_S, abs=FRAME_S)
+    # pre-roll + speech + the tail kept for soft word endings
+    assert len(ended.audio) / 16000 == pytest.approx(0.3 + 1.0 + 0.3, abs=2 * FRAME_S)
     # the speculative snapshot is exactly the audio that gets committed
     assert np.array_equal(paused.audio, ended.audio)
 
 
-def test_hysteresis_keeps_soft_frames_inside_speech() -> None:
+def test_soft_frames_keep_an_utterance_going() -> None:
     # 0.4 is below the start threshold but above the end threshold
     probs = [0.9] * 10 + [0.4] * 10 + [0.9] * 10 + [0.0] * frames(0.6)
-    kinds = [type(a) for a in run(probs)]
-    assert kinds == [Started, Paused, Ended]
+    assert [type(a) for a in run(probs)] == [Started, Paused, Ended]
 
 
 def test_short_pause_resumes_the_same_utterance() -> None:
-    probs = [0.9] * 20 + [0.0] * frames(0.2) + [0.9] * 20 + [0.0] * frames(0.6)
+    probs = [0.9] * 20 + [0.0] * frames(0.35) + [0.9] * 20 + [0.0] * frames(0.6)
     kinds = [type(a) for a in run(probs)]
     assert kinds == [Started, Paused, Resumed, Paused, Ended]
 
 
-def test_end_silence_is_configurable() -> None:
-    probs = [0.9] * 20 + [0.0] * frames(0.5) + [0.9] * 20 + [0.0] * frames(0.6)
-    kinds = [type(a) for a in run(probs, VadConfig(end_silence_s=0.3))]
-    assert kinds.count(Ended) == 2
+def test_end_silence_shrinks_as_the_utterance_grows() -> None:
+    pause = [0.0] * frames(0.35)  # past the tail, short of the 0.4 s of a short one
+    short = [0.9] * frames(1.0) + pause + [0.9] * frames(1.0) + [0.0] * frames(0.6)
+    long = [0.9] * frames(9.0) + pause + [0.9] * frames(1.0) + [0.0] * frames(0.6)
+    assert [type(a) for a in run(short)].count(Ended) == 1
+    assert [type(a) for a in run(long)].count(Ended) == 2
+    cfg = VadConfig()
+    assert cfg.end_silence_for(1.0) == cfg.end_silence_s
+    assert cfg.end_silence_for(20.0) == cfg.min_end_silence_s
+    assert cfg.min_end_silence_s < cfg.end_silence_for(5.0) < cfg.end_silence_s
 
 
-def test_clicks_are_discarded() -> None:
-    probs = [0.0] * 10 + [0.9] * 2 + [0.0] * frames(0.6)
-    kinds = [type(a) for a in run(probs)]
-    assert kinds == [Started, Paused, Discarded]
+def test_no_audio_between_two_utterances_is_dropped() -> None:
+    """A gap shorter than ``bridge_s`` belongs to the next utterance, whole."""
+    probs = [0.0] * 5 + [0.9] * 30 + [0.0] * frames(0.7) + [0.9] * 30 + [0.0] * frames(0.6)
+    ended = [a for a in run(probs) if isinstance(a, Ended)]
+    assert len(ended) == 2
+    first, second = (frame_ids(e.audio) for e in ended)
+    assert second[0] == first[-1] + 1  # contiguous: the next starts where one stopped
+    assert first + second == list(range(first[0], second[-1] + 1))
 
 
-def test_long_speech_is_cut_and_continues() -> None:
+def test_a_long_silence_is_trimmed_to_the_pre_roll() -> None:
+    probs = [0.9] * 30 + [0.0] * frames(3.0) + [0.9] * 30 + [0.0] * frames(0.6)
+    ended = [a for a in run(probs) if isinstance(a, Ended)]
+    second = frame_ids(ended[1].audio)
+    first_voiced = 30 + frames(3.0)
+    assert second[0] == first_voiced - frames(0.3)
+
+
+def test_clicks_are_discarded_but_their_audio_is_kept_for_the_next_word() -> None:
+    probs = [0.0] * 10 + [0.9] * 2 + [0.0] * frames(0.5) + [0.9] * 20 + [0.0] * frames(0.6)
+    actions = run(probs)
+    assert [type(a) for a in actions] == [Started, Paused, Discarded, Started, Paused, Ended]
+    ended = actions[-1]
+    assert 10 in frame_ids(ended.audio)  # the click's frames are its onset now
+
+
+def test_long_speech_is_split_at_its_quietest_point_not_at_the_limit() -> None:
+    cfg = VadConfig(max_utterance_s=12.0)
     probs = [0.9] * frames(20.0) + [0.0] * frames(0.6)
-    actions = run(probs, VadConfig(max_utterance_s=15.0))
+    dip = frames(10.0)
+    probs[dip] = 0.36  # quieter than the rest, not a pause: a word boundary
+    actions = run(probs, cfg)
     ended = [a for a in actions if isinstance(a, Ended)]
-    assert ended[0].forced and ended[0].speech_end_s == pytest.approx(15.0, abs=0.25)
-    assert not ended[1].forced
-    assert ended[1].speech_end_s == pytest.approx(20.0, abs=FRAME_S)
+    assert ended[0].forced and not ended[1].forced
+    first, second = frame_ids(ended[0].audio), frame_ids(ended[1].audio)
+    assert first[-1] == dip  # cut right after the quietest frame
+    assert second[0] == dip + 1  # and nothing is lost at the cut
+    assert ended[0].speech_end_s == pytest.approx((dip + 1) * FRAME_S, abs=1e-6)
+
+
+def test_a_split_never_cuts_before_committed_text() -> None:
+    seg = Segmenter(VadConfig(max_utterance_s=12.0))
+    seg.min_split_s = 11.0
+    probs = [0.9] * frames(20.0)
+    probs[frames(10.0)] = 0.36  # quietest, but inside committed text
+    cuts = []
+    for i, p in enumerate(probs):
+        cuts += [a for a in seg.feed(numbered(i), p) if isinstance(a, Ended)]
+    assert cuts and cuts[0].speech_end_s >= 11.0
+
+
+def test_split_at_a_sentence_end_needs_a_real_dip() -> None:
+    seg = Segmenter()
+    probs = [0.9] * frames(3.0) + [0.2, 0.1] + [0.9] * frames(1.0)
+    for i, p in enumerate(probs):
+        seg.feed(numbered(i), p)
+    assert seg.split_at_dip(1.0, 2.0) == []  # no dip there
+    ended, started = seg.split_at_dip(2.9, 3.2)
+    assert isinstance(ended, Ended) and isinstance(started, Started)
+    assert started.start_s == pytest.approx(3.0 + 2 * FRAME_S, abs=FRAME_S)
+    assert frame_ids(ended.audio)[-1] + 1 == frame_ids(seg.audio())[0]
 
 
 def test_flush_closes_open_speech() -> None:
     seg = Segmenter()
-    for _ in range(30):
-        seg.feed(FRAME, 0.9)
+    for i in range(30):
+        seg.feed(numbered(i), 0.9)
     (ended,) = seg.flush()
     assert isinstance(ended, Ended)
 
@@ -99,7 +158,7 @@ def test_silero_finds_each_utterance_in_a_speech_silence_mix() -> None:
     first = [e for e in ended if e.start_s < 1.0 + speech_s]
     second = [e for e in ended if e.start_s >= 1.0 + speech_s]
     assert 1 <= len(first) <= 2 and 1 <= len(second) <= 2
-    assert first[0].start_s == pytest.approx(1.0, abs=0.35)
+    assert first[0].start_s == pytest.approx(1.0, abs=0.4)
     assert second[-1].speech_end_s == pytest.approx(3.0 + 2 * speech_s, abs=0.5)
 
 

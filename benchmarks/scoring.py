@@ -1,0 +1,118 @@
+"""Scoring streamed text against timed references (the method of shared/RECIPES.md).
+
+* Words are normalised: lower case, punctuation and apostrophes stripped, hyphens
+  split ("Don't" -> "dont", "well-known" -> "well known").
+* The reference utterances are joined, in time order, into one word list, the
+  committed texts into another; ``jiwer.process_words`` aligns them and its WER is
+  the recording's.
+* The latency of a reference utterance is when the latest hypothesis word aligned to
+  one of its words (equal or substituted) arrived, minus the utterance's reference
+  end. An utterance with no aligned word is *missed*.
+
+Two-channel input is scored per channel (each speaker's reference words against the
+text of their own channel, errors pooled): joined across channels, two pieces that
+arrive in a different order from the reference's would count as errors that no
+listener would see.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+_DROP = re.compile(r"[^a-z0-9 ]")
+
+
+@dataclass(frozen=True)
+class RefUtterance:
+    speaker: str
+    start_s: float
+    end_s: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Committed:
+    """A piece of committed text and when it arrived (stream-clock seconds)."""
+
+    text: str
+    arrived_s: float
+    channel: int | None = None  # None: the single mixed channel
+
+
+@dataclass(frozen=True)
+class Score:
+    errors: int
+    ref_words: int
+    latencies_s: tuple[float | None, ...]  # per reference utterance; None = missed
+
+    @property
+    def wer(self) -> float:
+        return self.errors / self.ref_words if self.ref_words else 0.0
+
+    @property
+    def missed(self) -> int:
+        return sum(1 for x in self.latencies_s if x is None)
+
+    def __add__(self, other: Score) -> Score:
+        return Score(
+            self.errors + other.errors,
+            self.ref_words + other.ref_words,
+            self.latencies_s + other.latencies_s,
+        )
+
+
+EMPTY = Score(0, 0, ())
+
+
+def normalise(text: str) -> list[str]:
+    return _DROP.sub(" ", text.lower().replace("-", " ").replace("'", "")).split()
+
+
+def score(refs: Sequence[RefUtterance], hyps: Iterable[Committed]) -> Score:
+    """Align one channel's (or the mix's) committed text with its references."""
+    import jiwer
+
+    refs = sorted(refs, key=lambda r: r.start_s)
+    ref_words: list[str] = []
+    owner: list[int] = []
+    for i, ref in enumerate(refs):
+        words = normalise(ref.text)
+        ref_words += words
+        owner += [i] * len(words)
+    hyp_words: list[str] = []
+    arrived: list[float] = []
+    for piece in hyps:
+        words = normalise(piece.text)
+        hyp_words += words
+        arrived += [piece.arrived_s] * len(words)
+    if not ref_words:
+        return Score(len(hyp_words), 0, ())
+    if not hyp_words:
+        return Score(len(ref_words), len(ref_words), (None,) * len(refs))
+    out = jiwer.process_words(" ".join(ref_words), " ".join(hyp_words))
+    latest: list[float | None] = [None] * len(refs)
+    for chunk in out.alignments[0]:
+        if chunk.type not in ("equal", "substitute"):
+            continue
+        for k in range(chunk.ref_end_idx - chunk.ref_start_idx):
+            ref_i = owner[chunk.ref_start_idx + k]
+            at = arrived[chunk.hyp_start_idx + k]
+            latest[ref_i] = at if latest[ref_i] is None else max(latest[ref_i], at)
+    latencies = tuple(None if at is None else at - refs[i].end_s for i, at in enumerate(latest))
+    errors = out.substitutions + out.deletions + out.insertions
+    return Score(errors, len(ref_words), latencies)
+
+
+def score_channels(
+    refs: Sequence[RefUtterance], channel_speakers: Sequence[str] | None, hyps: list[Committed]
+) -> Score:
+    """Score mono input as one stream, two-channel input channel by channel."""
+    if not channel_speakers:
+        return score(refs, hyps)
+    total = EMPTY
+    for ch, speaker in enumerate(channel_speakers):
+        mine = [r for r in refs if r.speaker == speaker]
+        total = total + score(mine, [h for h in hyps if h.channel == ch])
+    return total
