@@ -17,7 +17,10 @@ from assistant.detectors.objection_model import (
     features,
     normalize,
 )
-from tests.detector_helpers import CUSTOMER, REP, Harness
+from assistant.events import Signal, Suggestion
+from assistant.playbook import load_playbook
+from assistant.suggestions import SuggestionEngine
+from tests.detector_helpers import CUSTOMER, REP, Harness, KeywordScorer, final
 
 TRAINING_DATA = Path(__file__).resolve().parent.parent / "benchmarks" / "data"
 
@@ -96,6 +99,32 @@ def test_detector_signal_names_category_and_episode() -> None:
     assert signal.evidence["episode"] == "obj2:price"
     assert signal.evidence["probability"] >= default_objection_model().threshold
     assert set(signal.evidence["categories"]) <= set(CATEGORIES)
+
+
+def test_a_turn_in_pieces_upgrades_its_card_once() -> None:
+    """A long turn committed in pieces (same utterance id): the brush-off in the second
+    piece replaces the first piece's card at once; the same objection on a longer
+    piece is not reported again."""
+    engine = SuggestionEngine(load_playbook("sales-call"), scorer=KeywordScorer())
+
+    def piece(k: int, start: float, end: float, text: str) -> list[Signal | Suggestion]:
+        event = final(CUSTOMER, start, end, text, uid=9)
+        return engine.feed(type(event)(**{**event.__dict__, "piece": k, "last": False}))
+
+    first = piece(0, 40.0, 42.0, "Look, we are fine with what we have.")
+    [card] = [o for o in first if isinstance(o, Suggestion)]
+    assert card.trigger == "objection" and card.evidence["category"] == "competitor"
+    second = piece(1, 42.4, 44.0, "Just send me an email.")
+    [upgrade] = [o for o in second if isinstance(o, Suggestion)]
+    assert upgrade.evidence["category"] == "brush_off" and upgrade.severity == "warn"
+    assert upgrade.evidence["pacing"] == f"updates {card.id}"
+    third = piece(2, 44.2, 45.0, "Thanks.")
+    merged = engine.state.last
+    assert merged is not None and merged.text.endswith("email. Thanks.")
+    verdict = default_objection_model().classify(merged.text)
+    assert verdict is not None and verdict.category == "brush_off"  # still a brush-off...
+    assert [o for o in third if isinstance(o, Signal) and o.detector == "objection"] == []
+    assert not [o for o in third if isinstance(o, Suggestion)]  # ...reported once
 
 
 def test_model_is_fast_and_needs_no_download() -> None:

@@ -43,8 +43,13 @@ def test_friendly_productive_call_produces_no_card() -> None:
 
 def test_prospect_silent_after_question_is_caught_while_silent() -> None:
     events = replay("silent_prospect")
-    [card] = cards(events)
+    card, stall = cards(events)
     assert card["trigger"] == "dead_air_after_question"
+    # "I'd have to think about it and talk to the team" is a stall: it gets its card
+    # once the rep has spoken after the first one.
+    assert stall["trigger"] == "objection"
+    assert stall["evidence"]["category"] in {"authority", "brush_off"}
+    assert stall["evidence"]["pacing"] == "s1-dead_air_after_question answered"
     question = card["evidence"]["utterances"][0]
     assert "six months" in question["text"]
     # During the silence: ~5 s after the question, before the customer's next line ends.
