@@ -127,6 +127,20 @@ def test_a_turn_in_pieces_upgrades_its_card_once() -> None:
     assert not [o for o in third if isinstance(o, Suggestion)]  # ...reported once
 
 
+@pytest.mark.parametrize(
+    ("rep_line", "objects"),
+    [
+        ("Shall I send you the quote today?", False),  # a yes to the rep's own offer
+        ("Can I walk you through the reporting part?", True),  # email *instead of* talking
+    ],
+)
+def test_yes_to_an_offer_to_send_is_not_a_brush_off(rep_line: str, objects: bool) -> None:
+    h = Harness()
+    h.say(REP, 0, 3, rep_line)
+    signals = language.objection(h.say(CUSTOMER, 3.5, 5, "Sure, just email me something."))
+    assert [s.evidence["category"] for s in signals] == (["brush_off"] if objects else [])
+
+
 def test_model_is_fast_and_needs_no_download() -> None:
     model = default_objection_model()  # shipped in the package
     texts = [t for t, _ in EVERYDAY] + NEUTRAL

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from assistant.detectors.base import Context, make_signal
 from assistant.detectors.lexicons import (
+    AGREEING_OPENER,
     APOLOGY,
     BARE_CONFUSION,
     CONFUSION,
     DEFENSIVE,
     FEATURES,
+    OFFER_TO_SEND,
     OPENING_BUT,
 )
 from assistant.detectors.objection_model import default_objection_model
@@ -90,6 +92,8 @@ def objection(ctx: Context) -> list[Signal]:
     verdict = default_objection_model().classify(utt.text)
     if verdict is None:
         return []
+    if verdict.category == "brush_off" and _accepts_offer_to_send(ctx):
+        return []
     return [
         make_signal(
             "objection",
@@ -103,6 +107,19 @@ def objection(ctx: Context) -> list[Signal]:
             probability=verdict.probability,
         )
     ]
+
+
+def _accepts_offer_to_send(ctx: Context) -> bool:
+    """ "Shall I send you a quote?" - "Yes please, email it over": a yes to the coached
+    speaker's own offer, not a request to be emailed instead of talking."""
+    utt = ctx.utterance
+    if utt is None or not AGREEING_OPENER.search(utt.text):
+        return False
+    before = [u for u in ctx.state.recent(None, 4)[:-1] if not u.backchannel]
+    return bool(before) and (
+        before[-1].speaker == ctx.roles.coached
+        and OFFER_TO_SEND.search(before[-1].text) is not None
+    )
 
 
 def confusion(ctx: Context) -> list[Signal]:

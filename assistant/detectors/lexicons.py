@@ -96,3 +96,15 @@ FEATURES = _compile(
         r"we (?:also )?(?:offer|provide|have)",
     )
 )
+# The rep offering to send something ("Shall I send you a quote?"): a "yes, email it
+# over" in reply accepts the offer; it is not a brush-off.
+OFFER_TO_SEND = re.compile(
+    r"\b(?:(?:shall|should|can|could|may) i|do you want me to|would you like me to|"
+    r"i can|i could|want me to|let me) (?:\w+ )?(?:send|email|e-mail|share|forward|mail)\b",
+    re.IGNORECASE,
+)
+AGREEING_OPENER = re.compile(
+    r"^\W*(?:yes|yeah|yep|sure|please|great|perfect|absolutely|definitely|lovely|"
+    r"brilliant|ok|okay|sounds good|that would be great)\b",
+    re.IGNORECASE,
+)

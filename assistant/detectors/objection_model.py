@@ -24,7 +24,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from assistant.detectors.objection_phrases import NEGATION_BEFORE, OBJECTION_PHRASES
+from assistant.detectors.objection_phrases import (
+    NEGATION_BEFORE,
+    OBJECTION_PHRASES,
+    REASSURANCES,
+)
 
 WEIGHTS_RESOURCE = "objections.json"
 FORMAT = "turnaround-objections-v1"
@@ -70,9 +74,11 @@ _CLASSES: dict[str, tuple[str, ...]] = {
         "discuss talk convince loop agree final word choose pick okay"
     ),
     "NEED": (
-        "need needs needed use useful fit point value benefit help helps relevant problem "
-        "problems issue pain solve apply applies overkill necessary worth"
+        "need needs needed use useful fit point value benefit help helps relevant solve "
+        "apply applies overkill necessary worth"
     ),
+    # Apart from NEED: "we don't need it" objects, "it's not a problem" agrees.
+    "PROBLEM": "problem problems issue issues concern concerns worry pain",
     "HAVE": (
         "already have got current currently existing contract vendor vendors provider "
         "providers supplier suppliers competitor competitors inhouse internal own built "
@@ -90,7 +96,20 @@ _CLASSES: dict[str, tuple[str, ...]] = {
     "THINK": "think mull sleep consider digest",
     "WE": "we we're we've we'd we'll us our ours i i'm i'd i'll i've my me",
     "HEDGE": "too really just bit little way quite honestly frankly afraid sorry",
+    # A consequence or a guess ("that would make it more expensive") rather than a
+    # verdict on the offer ("it's too expensive for us").
+    "HYPO": "would could might if guess suppose probably make makes making",
+    # Approval: "next month would be ideal" is a plan, "next year maybe" a stall.
+    "GOOD": (
+        "ideal perfect great good fine works love like lovely excellent brilliant happy keen "
+        "excited glad sounds suits helpful useful"
+    ),
 }
+# An answer that opens with agreement accepts what was offered ("yes please, email it").
+_AGREEING_OPENERS = frozenset(
+    {"yes", "yeah", "yep", "sure", "great", "perfect", "absolutely", "definitely", "please",
+     "lovely", "brilliant", "okay", "ok", "sounds"}
+)  # fmt: skip
 WORD_CLASS: dict[str, tuple[str, ...]] = {}
 for _name, _words in _CLASSES.items():
     for _word in _words.split():
@@ -177,12 +196,15 @@ def features(text: str) -> set[str]:
             for match in pattern.finditer(text):
                 kind = "lexneg" if NEGATION_BEFORE.search(text, 0, match.start()) else "lex"
                 feats.update((f"{kind}:{category}", f"{kind}:{category}:{k}"))
+    feats.update(f"ok:{k}" for k, pattern in enumerate(REASSURANCES) if pattern.search(text))
     feats.update(f"b:{a}_{b}" for a, b in zip(words, words[1:], strict=False))
     if "?" in tokens:
         feats.add("q:mark")
     if not words:
         return feats
     feats.add(f"len:{min(len(words), 12) // 3}")  # 0-2, 3-5, 6-8, 9-11, 12+ words
+    if words[0] in _AGREEING_OPENERS:
+        feats.add("open:agree")
     classes: list[tuple[int, str]] = []
     for i, tok in enumerate(tokens):
         if negated[i]:

@@ -38,7 +38,9 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         r"(?:costs?|price|pricing|fees?|numbers) (?:is |are |'s )?(?:too high|an issue|"
         r"a problem|the issue|the problem|a deal ?breaker|the sticking point)",
         r"(?:for|at) (?:a lot |much )?less|cheaper elsewhere|quoted us",
-        r"overpriced|steep|pricey|expensive|not cheap",
+        # A bare "expensive" is a verdict; "more expensive" is usually a comparison
+        # ("that would make it more expensive"), left to the other features.
+        r"overpriced|steep|pricey|(?<!more )(?<!less )expensive|not cheap",
         r"money(?:'s| is) tight|no money|(?:don't|do not|doesn't) have (?:the|that kind of|"
         r"that much|enough) (?:money|funds|budget)",
         r"(?:at|for) that (?:price|money|cost)",
@@ -113,6 +115,17 @@ _PHRASES: dict[str, tuple[str, ...]] = {
 }
 
 
+# The opposite shapes: reassurance and acceptance ("price isn't an issue for us",
+# "next month suits us"). Features too, so the weights can set them against the
+# objection phrases they resemble.
+REASSURANCE_PHRASES = (
+    r"(?:isn't|is not|'s not|not|won't be|no|never) (?:a |an |the |really a |really an )?"
+    r"(?:real |big )?(?:problem|issue|concern|worry|deal ?breaker)",
+    r"works (?:for|with) (?:us|me)|suits (?:us|me)|(?:would|will) be (?:ideal|perfect|great|fine)",
+    r"(?:within|in line with) (?:our|the|what we) (?:budget|budgeted|expected|set aside)",
+)
+
+
 def _compile(phrase: str) -> re.Pattern[str]:
     # Word-bounded, case-insensitive; "'" optional (ASR writes "dont" and "don't").
     return re.compile(rf"\b(?:{phrase.replace(chr(39), chr(39) + '?')})", re.IGNORECASE)
@@ -121,6 +134,7 @@ def _compile(phrase: str) -> re.Pattern[str]:
 OBJECTION_PHRASES: dict[str, tuple[re.Pattern[str], ...]] = {
     category: tuple(_compile(p) for p in phrases) for category, phrases in _PHRASES.items()
 }
+REASSURANCES: tuple[re.Pattern[str], ...] = tuple(_compile(p) for p in REASSURANCE_PHRASES)
 # A negation just before a phrase (at most one word between) turns it around.
 NEGATION_BEFORE = re.compile(
     r"\b(?:not|never|no|isn't|wasn't|aren't|don't|doesn't|hardly)\W+(?:\w+\W+)?$", re.IGNORECASE
