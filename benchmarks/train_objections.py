@@ -5,9 +5,11 @@
 A softmax regression (pure numpy, full-batch Adam on a sparse matrix) over the
 features of ``assistant.detectors.objection_model``, seven classes (``none`` and six
 categories). Data: ``benchmarks.objection_data``. The regularisation, the weight of
-the written objections against the corpus lines and the decision threshold are chosen
-on the dev split; the final weights are then fitted on train + dev with those
-choices. The test split and the held-out set are never looked at here.
+the written lines against the corpus lines and the decision threshold are chosen by
+5-fold cross-validation over train + dev (out-of-fold predictions of ~940 written
+lines say more than the ~250 of dev alone); the final weights are then fitted on
+train + dev with those choices. The test split and the held-out set are never
+looked at here.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 
 from assistant.detectors.objection_model import CLASSES, ObjectionModel, features
 from benchmarks.objection_baseline import BASELINE_OBJECTIONS
-from benchmarks.objection_data import Example, load_devset
+from benchmarks.objection_data import Example, fold_of, load_devset
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "assistant" / "data" / "objections.json"
 
@@ -34,11 +36,12 @@ MIN_FEATURE_COUNT = 2
 # F1 by < 0.01).
 TRAIN_STEPS = 300
 LEARNING_RATE = 0.05
-L2_GRID = (3e-5, 1e-4, 3e-4)
+L2_GRID = (1e-4, 3e-4)
 # How much one written line weighs against one corpus line: the corpus lines outnumber
 # the written objections ~40 to 1, and without weighting the model learns to say
 # "none"; the written neutral lines are sales talk, the false alarms that matter most.
-POSITIVE_WEIGHT_GRID = (3.0, 5.0, 10.0)
+POSITIVE_WEIGHT_GRID = (5.0, 10.0)
+CV_FOLDS = 5
 # Thresholds on P(objection) tried on dev.
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.3, 0.91, 0.05))
 # Weights that change no class score by more than this are dropped: a third of the
@@ -133,15 +136,25 @@ def lexicon_false_alarms(examples: list[Example]) -> tuple[int, int]:
 
 
 def pick_threshold(
-    p: np.ndarray, labels: np.ndarray, written: np.ndarray, budget: tuple[int, int]
+    p: np.ndarray,
+    labels: np.ndarray,
+    written: np.ndarray,
+    budget: tuple[int, int],
+    written_weight: float,
 ) -> tuple[float, float]:
-    """(F1, threshold): the best F1 with no more false alarms than today in either
-    group (sales-call lines, everyday dialogue); failing that, the fewest alarms."""
+    """(F1, threshold): the best F1 with no more false alarms than today over all the
+    non-objection lines, a written sales line counting as much as it does in training
+    (a false card on sales talk is what a rep sees; everyday dialogue only guards the
+    rest); failing that, the fewest alarms."""
+
+    def cost(fp: tuple[int, int]) -> float:
+        return written_weight * fp[0] + fp[1]
+
     trials = [(t, *binary_f1(p, labels, written, t)) for t in THRESHOLDS]
-    ok = [(f1, t) for t, f1, fp in trials if fp[0] <= budget[0] and fp[1] <= budget[1]]
+    ok = [(f1, t) for t, f1, fp in trials if cost(fp) <= cost(budget)]
     if ok:
         return max(ok)
-    t, f1, _ = min(trials, key=lambda x: (sum(x[2]), -x[1]))
+    t, f1, _ = min(trials, key=lambda x: (cost(x[2]), -x[1]))
     return f1, t
 
 
@@ -152,6 +165,18 @@ def vocabulary(examples: list[Example]) -> list[str]:
     return sorted(f for f, c in counts.items() if c >= MIN_FEATURE_COUNT)
 
 
+def out_of_fold(pool: list[Example], folds: np.ndarray, l2: float, weight: float) -> np.ndarray:
+    """Class probabilities for every line from a model that never saw its fold."""
+    p = np.zeros((len(pool), len(CLASSES)))
+    for k in range(CV_FOLDS):
+        inside = [e for e, f in zip(pool, folds, strict=True) if f != k]
+        held = [e for e, f in zip(pool, folds, strict=True) if f == k]
+        vocab = {f: i for i, f in enumerate(vocabulary(inside))}
+        w, b = fit(build(inside, vocab, weight), l2)
+        p[folds == k] = scores(build(held, vocab, weight), w, b)
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/eval"))
@@ -159,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--train-only",
         action="store_true",
-        help="fit the final weights on train alone (to study dev errors without them leaking)",
+        help="leave the dev split out entirely (to study its errors with weights that "
+        "never saw it: benchmarks.objection_eval --split dev --weights FILE)",
     )
     args = parser.parse_args(argv)
     try:
@@ -167,33 +193,30 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    names = vocabulary(devset.train)
-    vocab = {f: i for i, f in enumerate(names)}
-    budget = lexicon_false_alarms(devset.dev)
+    pool = devset.train if args.train_only else devset.train + devset.dev
+    folds = np.asarray([fold_of(e, CV_FOLDS) for e in pool])
+    labels = np.asarray([CLASSES.index(e.label) for e in pool])
+    written = np.asarray([e.source == "written" for e in pool])
+    budget = lexicon_false_alarms(pool)
     print(
-        f"train {len(devset.train)} lines, {len(vocab)} features; dev {len(devset.dev)} lines; "
-        f"today's false alarms on dev: {budget[0]} written, {budget[1]} corpus lines",
+        f"{len(pool)} lines ({int(written.sum())} written), {CV_FOLDS}-fold cross-validation; "
+        f"today's false alarms on them: {budget[0]} written, {budget[1]} corpus lines",
         flush=True,
     )
-    dev_labels = np.asarray([CLASSES.index(e.label) for e in devset.dev])
-    dev_written = np.asarray([e.source == "written" for e in devset.dev])
     best: tuple[float, float, float, float] | None = None  # (f1, l2, weight, threshold)
     for weight in POSITIVE_WEIGHT_GRID:
-        train = build(devset.train, vocab, weight)
-        dev = build(devset.dev, vocab, weight)
         for l2 in L2_GRID:
-            w, b = fit(train, l2)
-            f1, threshold = pick_threshold(scores(dev, w, b), dev_labels, dev_written, budget)
-            print(f"  weight={weight:g} l2={l2:g}: dev F1 {f1:.3f} at {threshold:.2f}")
+            p = out_of_fold(pool, folds, l2, weight)
+            f1, threshold = pick_threshold(p, labels, written, budget, weight)
+            print(f"  weight={weight:g} l2={l2:g}: F1 {f1:.3f} at {threshold:.2f}", flush=True)
             if best is None or f1 > best[0]:
                 best = (f1, l2, weight, threshold)
     assert best is not None
-    dev_f1, l2, weight, threshold = best
+    cv_f1, l2, weight, threshold = best
 
-    final_examples = devset.train if args.train_only else devset.train + devset.dev
-    names = vocabulary(final_examples)
+    names = vocabulary(pool)
     vocab = {f: i for i, f in enumerate(names)}
-    w, b = fit(build(final_examples, vocab, weight), l2)
+    w, b = fit(build(pool, vocab, weight), l2)
     kept = {
         names[j]: tuple(float(x) for x in w[j])
         for j in range(len(names))
@@ -205,11 +228,13 @@ def main(argv: list[str] | None = None) -> int:
         threshold=threshold,
         meta={
             "trained_on": "benchmarks/data/objections.tsv train+dev and corpus lines "
-            "(MELD train, SwDA train, CaSiNo train; MELD dev, SwDA val, CaSiNo valid dev half)",
-            "lines": len(final_examples),
+            "(MELD train, SwDA train, CaSiNo train; MELD dev, SwDA val, CaSiNo valid dev half)"
+            if not args.train_only
+            else "train split only",
+            "lines": len(pool),
             "l2": l2,
             "positive_weight": weight,
-            "dev_f1": round(dev_f1, 4),
+            "cv_f1": round(cv_f1, 4),
             "script": "benchmarks/train_objections.py",
         },
     )
@@ -218,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     size_kb = args.out.stat().st_size / 1024
     print(
         f"wrote {args.out} ({len(kept)} features, {size_kb:.0f} KiB): l2={l2:g}, "
-        f"weight={weight:g}, threshold={threshold:.2f}, dev F1 {dev_f1:.3f}"
+        f"weight={weight:g}, threshold={threshold:.2f}, cross-validated F1 {cv_f1:.3f}"
     )
     return 0
 
