@@ -152,11 +152,6 @@ def normalize(text: str) -> str:
     return out
 
 
-def tokenize(text: str) -> list[str]:
-    """Word tokens of normalised text plus "?"; "n't" stays on its word ("don't")."""
-    return _TOKEN_RE.findall(normalize(text))
-
-
 def _classes_of(token: str) -> tuple[str, ...]:
     """Meanings of a word, also through a possessive or plural ("owner's", "vendors")."""
     found = WORD_CLASS.get(token)
