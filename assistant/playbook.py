@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.detectors import TRIGGERS, Mode
+from assistant.detectors.objection_model import CATEGORIES as OBJECTION_CATEGORIES
 from assistant.errors import TurnaroundError
 
 if sys.version_info >= (3, 11):
@@ -24,6 +25,9 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 BUILTIN_PLAYBOOKS = ("sales-call", "coaching-1on1")
+
+# Triggers whose rules may name categories, and the categories they know.
+CATEGORIES: dict[str, tuple[str, ...]] = {"objection": OBJECTION_CATEGORIES}
 
 # A card is read at a glance mid-sentence: a prompt longer than ~two short lines is
 # not read at all.
@@ -51,6 +55,17 @@ class Severity(str, Enum):
         return {"info": 0, "warn": 1, "alert": 2}[self.value]
 
 
+class Urgency(str, Enum):
+    """How long a card's moment lasts (see ``Pacing``)."""
+
+    NOW = "now"  # about the next thing to say: over once the coached speaker has spoken
+    SOON = "soon"  # a habit to change: still worth reading after they have spoken
+
+    @property
+    def rank(self) -> int:
+        return 1 if self is Urgency.NOW else 0
+
+
 @dataclass(frozen=True)
 class Source:
     """Where a prompt's advice comes from (one of the seed articles, or the user's)."""
@@ -74,6 +89,23 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Pacing:
+    """Which card may show while another is still fresh (``[pacing]``, all optional).
+
+    A card holds the overlay for ``Limits.min_gap_s``; inside that time a new card
+    appears only when it is more severe than the one showing
+    (``replace_with_more_severe``), or when the one showing was ``urgency = "now"``
+    and the coached speaker has spoken since it appeared (``release_when_answered``):
+    its moment has passed. Either way never within ``glance_s`` of the last card, and
+    never more than ``max_cards_per_minute``.
+    """
+
+    glance_s: float = 4.0
+    replace_with_more_severe: bool = True
+    release_when_answered: bool = True
+
+
+@dataclass(frozen=True)
 class Rule:
     trigger: str
     prompts: tuple[str, ...]  # rotated, so a repeated card does not repeat its words
@@ -83,9 +115,25 @@ class Rule:
     min_confidence: float
     cooldown_s: float
     categories: tuple[str, ...] = ()  # for "objection": only these categories
+    urgency: Urgency = Urgency.SOON
+
+    @property
+    def key(self) -> str:
+        """Identifies the rule (one trigger can have several, by category)."""
+        return self.trigger + "|" + ",".join(self.categories)
+
+    def matched_category(self, evidence: dict[str, Any]) -> str | None:
+        """The first of the signal's categories this rule covers ("" when the signal
+        has none and the rule needs none); None when the rule does not apply."""
+        found = evidence.get("categories") or (
+            [evidence["category"]] if "category" in evidence else []
+        )
+        if not self.categories:
+            return str(found[0]) if found else ""
+        return next((str(c) for c in found if c in self.categories), None)
 
     def matches(self, evidence: dict[str, Any]) -> bool:
-        return not self.categories or evidence.get("category") in self.categories
+        return self.matched_category(evidence) is not None
 
 
 @dataclass(frozen=True)
@@ -95,6 +143,7 @@ class Playbook:
     description: str
     limits: Limits
     rules: tuple[Rule, ...]
+    pacing: Pacing = Pacing()
 
     def rules_for(self, trigger: str) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if r.trigger == trigger)
@@ -139,7 +188,7 @@ def _read(name_or_path: str | Path) -> tuple[str, str]:
 
 def parse_playbook(data: dict[str, Any], origin: str = "playbook") -> Playbook:
     """Validate parsed TOML and build a ``Playbook``; errors name the field."""
-    _only(data, {"name", "mode", "description", "limits", "sources", "rules"}, origin)
+    _only(data, {"name", "mode", "description", "limits", "pacing", "sources", "rules"}, origin)
     name = _str(data, "name", origin)
     try:
         mode = Mode(_str(data, "mode", origin))
@@ -172,7 +221,26 @@ def parse_playbook(data: dict[str, Any], origin: str = "playbook") -> Playbook:
         _rule(raw, f"{origin} rule {i + 1}", mode, sources, limits)
         for i, raw in enumerate(raw_rules)
     )
-    return Playbook(name, mode, str(data.get("description", "")), limits, rules)
+    pacing = _pacing(data.get("pacing", {}), f"{origin} [pacing]", limits)
+    return Playbook(name, mode, str(data.get("description", "")), limits, rules, pacing)
+
+
+def _pacing(raw: Any, where: str, limits: Limits) -> Pacing:
+    if not isinstance(raw, dict):
+        raise PlaybookError(f"{where}: must be a table")
+    _only(raw, {"glance_s", "replace_with_more_severe", "release_when_answered"}, where)
+    default = Pacing()
+    # Unset, it is the default glance, or the whole gap when the gap is shorter.
+    glance_s = _number(raw, "glance_s", where, default=min(default.glance_s, limits.min_gap_s))
+    if glance_s > limits.min_gap_s:
+        raise PlaybookError(f"{where}: glance_s must not exceed [limits] min_gap_s")
+    flags = {}
+    for key in ("replace_with_more_severe", "release_when_answered"):
+        value = raw.get(key, getattr(default, key))
+        if not isinstance(value, bool):
+            raise PlaybookError(f"{where}: {key} must be true or false")
+        flags[key] = value
+    return Pacing(glance_s=glance_s, **flags)
 
 
 def _rule(raw: Any, where: str, mode: Mode, sources: dict[str, Source], limits: Limits) -> Rule:
@@ -189,6 +257,7 @@ def _rule(raw: Any, where: str, mode: Mode, sources: dict[str, Source], limits: 
             "min_confidence",
             "cooldown_s",
             "categories",
+            "urgency",
         },
         where,
     )
@@ -223,6 +292,17 @@ def _rule(raw: Any, where: str, mode: Mode, sources: dict[str, Source], limits: 
     categories = raw.get("categories", [])
     if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
         raise PlaybookError(f"{where}: categories must be a list of strings")
+    unknown = sorted(set(categories) - set(CATEGORIES.get(trigger, ())))
+    if unknown:
+        allowed = ", ".join(CATEGORIES.get(trigger, ())) or "none (only objection rules have them)"
+        raise PlaybookError(
+            f"{where}: unknown categor{'y' if len(unknown) == 1 else 'ies'} "
+            f"{', '.join(unknown)}; known: {allowed}"
+        )
+    try:
+        urgency = Urgency(raw.get("urgency", "soon"))
+    except ValueError:
+        raise PlaybookError(f"{where}: urgency must be now or soon") from None
     return Rule(
         trigger=trigger,
         prompts=tuple(p.strip() for p in prompts),
@@ -232,6 +312,7 @@ def _rule(raw: Any, where: str, mode: Mode, sources: dict[str, Source], limits: 
         min_confidence=confidence,
         cooldown_s=_number(raw, "cooldown_s", where, default=limits.default_cooldown_s),
         categories=tuple(categories),
+        urgency=urgency,
     )
 
 

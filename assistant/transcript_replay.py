@@ -4,6 +4,9 @@ Each line is one utterance::
 
     {"speaker": "rep", "start": 12.0, "end": 15.5, "text": "What is your goal?"}
 
+A JSON array of the same objects is read too (the bundled sample call's script,
+``assistant/samples/sample_call.json``, is one).
+
 The replay runs on the transcript's own clock: finals are fed at their ``end`` time
 and silence ticks are synthesised every ``tick_s`` in between, so dead air between
 lines is noticed exactly as it would be live.
@@ -76,6 +79,11 @@ def parse_line(raw: str, line_no: int, origin: str) -> TranscriptLine:
         raise TranscriptError(f"{where}: not a transcript line (JSON nested too deeply)") from None
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
         raise TranscriptError(f"{where}: not valid JSON ({_short(str(exc))})") from None
+    return parse_item(data, line_no, where)
+
+
+def parse_item(data: Any, line_no: int, where: str) -> TranscriptLine:
+    """One decoded utterance object -> ``TranscriptLine``; errors name ``where``."""
     if not isinstance(data, dict):
         raise TranscriptError(f"{where}: expected a JSON object per line")
     missing = [k for k in ("speaker", "start", "end", "text") if k not in data]
@@ -138,12 +146,29 @@ def read_transcript(path: Path) -> list[TranscriptLine]:
         raise TranscriptError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise TranscriptError(f"{path}: cannot read transcript ({exc.strerror or exc})") from None
+    if raw_lines and raw_lines[0].lstrip().startswith("["):
+        return _read_array("\n".join(raw_lines), path)
     lines = [
         parse_line(raw, i, str(path)) for i, raw in enumerate(raw_lines, start=1) if raw.strip()
     ]
     if not lines:
         raise TranscriptError(f"{path}: transcript has no utterances")
     return lines
+
+
+def _read_array(text: str, path: Path) -> list[TranscriptLine]:
+    """A JSON array of utterance objects; item N is reported as ``path:item N``."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TranscriptError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise TranscriptError(f"{path}: not a transcript (JSON nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise TranscriptError(f"{path}: not valid JSON ({_short(str(exc))})") from None
+    if not isinstance(items, list) or not items:
+        raise TranscriptError(f"{path}: expected a JSON array of utterances")
+    return [parse_item(item, i, f"{path}:item {i}") for i, item in enumerate(items, start=1)]
 
 
 def stream_events(

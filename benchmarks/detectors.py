@@ -3,10 +3,13 @@
     python -m benchmarks.detectors --data ../shared/eval [--out benchmarks/results]
 
 Reports, per detector, precision / recall / F1 against the nearest labels, next to
-a plain VADER-compound baseline on the same utterances; false cards per hour on a
-neutral AMI meeting; and time per utterance. Writes ``detectors.json`` and
-``detectors.md`` to the output folder. Nothing here is used for tuning: the
-negativity weights are trained on MELD *train* only (``benchmarks.train_negativity``).
+a plain VADER-compound baseline on the same utterances; objections per category on
+the untouched test split of the objection set and on the held-out everyday set
+(``benchmarks.objection_eval``); false cards per hour on a neutral AMI meeting; and
+time per utterance. Writes ``detectors.json`` and ``detectors.md`` to the output
+folder. Nothing here is used for tuning: the negativity weights are trained on MELD
+*train* only (``benchmarks.train_negativity``), the objection weights on the train
+and dev splits (``benchmarks.train_objections``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from assistant.events import FinalTranscript, SilenceTick, Speaker, Suggestion
 from assistant.playbook import load_playbook
 from assistant.sentiment import default_model, vader_scores
 from assistant.suggestions import SuggestionEngine
+from benchmarks import objection_eval
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 # VADER's documented cut-off for "negative" compound scores.
@@ -245,11 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     for name, step in (("meld", eval_meld), ("swda", eval_swda), ("uss", eval_uss)):
         print(f"{name}...", flush=True)
         results[name] = step(args.data)
+    print("objections...", flush=True)
+    results["objections"] = objection_eval.evaluate(args.data, "test")
     print("ami...", flush=True)
     results["ami"] = eval_ami(args.data)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "detectors.json").write_text(json.dumps(results, indent=2) + "\n", "utf-8")
     table = markdown(results)
+    table += "\nObjections (test split, never tuned on):\n\n"
+    table += objection_eval.markdown(results["objections"])
     (args.out / "detectors.md").write_text(table, "utf-8")
     print(table)
     print(f"wrote {args.out / 'detectors.json'} and {args.out / 'detectors.md'}")

@@ -15,7 +15,7 @@ from tests.detector_helpers import CUSTOMER, MANAGER, REP, Harness
     [
         ("Honestly it's just too expensive for us.", "price"),
         ("Can you just send me an email?", "brush_off"),
-        ("We're fine with what we have.", "need"),
+        ("We're fine with what we have.", "competitor"),  # status quo
         ("I'm not interested, thanks.", "brush_off"),
         ("I'd need to check with my boss first.", "authority"),
         ("We already use another vendor for that.", "competitor"),

@@ -34,10 +34,18 @@ ARTIFACTS = REPO / "test-artifacts"
 VIEWPORT = {"width": 360, "height": 480}
 # Generous waits for a loaded 2-core CI machine (ms, Playwright's unit).
 WAIT_MS = 20_000
-# In the bundled call the customer objects at 30.7 s and the rep answers "But ..." at
-# 36.2-41.8 s; this slice of it makes a card about 12 s in, so the real-time test
-# stays short. It ends before the rep's next question starts.
-SLICE_S = (29.8, 47.6)
+# In the bundled call the customer objects at 30.7 s, the rep answers "But ..." at
+# 36.2-41.8 s, the customer brushes them off at 42.8-47.1 s and says nothing for six
+# seconds after the rep's question (ending 51.1 s); this slice holds all four cards,
+# so the real-time test stays under half a minute.
+SLICE_S = (29.8, 58.8)
+# The cards the page must show, in order: (data-id suffix, severity).
+SAMPLE_CARDS = (
+    ("objection", "info"),
+    ("rep_but", "info"),
+    ("objection", "warn"),
+    ("dead_air_after_question", "warn"),
+)
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (CI installs it)"
@@ -110,7 +118,7 @@ def slice_call(src: Path, dst: Path, start_s: float, end_s: float) -> Path:
 # -- the whole path ------------------------------------------------------------------
 
 
-def test_replayed_call_puts_captions_and_a_card_on_the_page(
+def test_replayed_call_puts_captions_and_its_four_cards_on_the_page(
     browser: Any, page: Any, decoder: Any, tmp_path: Path
 ) -> None:
     from assistant.cli import file_routes
@@ -144,16 +152,27 @@ def test_replayed_call_puts_captions_and_a_card_on_the_page(
 
         page.wait_for_selector(".cap.partial", timeout=3 * WAIT_MS)  # greyed, in progress
         page.wait_for_selector(".cap.spk-customer.final", timeout=3 * WAIT_MS)
-        card = page.wait_for_selector(".card", timeout=3 * WAIT_MS)
-        assert "but" in card.inner_text().lower()
+        # Each moment's card reaches the page in order, at the severity that won where
+        # two collided (the stack keeps three, so each is checked as it arrives).
+        shown: list[str] = []
+        for trigger, severity in SAMPLE_CARDS:
+            selector = f'.card.sev-{severity}[data-id$="-{trigger}"]'
+
+            def arrived(selector: str = selector) -> list[str]:
+                ids = [c.get_attribute("data-id") for c in page.query_selector_all(selector)]
+                return [i for i in ids if i is not None and i not in shown]
+
+            wait_until(lambda: bool(arrived()), timeout_s=3 * WAIT_MS / 1000)
+            shown.append(arrived()[0])
+        assert "but" in page.inner_text(f'.card[data-id="{shown[1]}"]').lower()
         assert page.inner_text("#conn-text") == "Live"
         wait_until(lambda: any(r["kind"] == "card" for r in srv.latencies))
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "overlay-card.png"))
 
-        card_id = card.get_attribute("data-id")
-        page.click(".card .helpful")
-        page.wait_for_selector(".card", state="detached", timeout=WAIT_MS)
+        card_id = shown[-1]
+        page.click(f'.card[data-id="{card_id}"] .helpful')
+        page.wait_for_selector(f'.card[data-id="{card_id}"]', state="detached", timeout=WAIT_MS)
         runner.join(timeout=60)
         assert not runner.is_alive(), "the replay did not finish"
     finally:

@@ -145,3 +145,142 @@ def test_repeated_signal_episode_reported_once() -> None:
         outs = engine.feed(SilenceTick(now_s=t, silence_s=t - 2, wall=t))
         signals += [o for o in outs if isinstance(o, Signal)]
     assert [s.detector for s in signals] == ["dead_air_after_question"]
+
+
+# -- pacing: the most useful card first ------------------------------------------------
+
+PACED = """
+name = "paced"
+mode = "sales"
+[limits]
+min_gap_s = 20
+max_cards_per_minute = 4
+default_cooldown_s = 0
+repeat_prompt_after_s = 0
+[pacing]
+glance_s = 4
+[sources.me]
+title = "My notes"
+[[rules]]
+trigger = "objection"
+categories = ["brush_off"]
+severity = "warn"
+urgency = "now"
+prompts = ["Reset."]
+why = "A brush-off."
+source = "me"
+[[rules]]
+trigger = "objection"
+categories = ["price", "timing", "authority", "need", "competitor"]
+urgency = "now"
+prompts = ["Ask why."]
+why = "An objection."
+source = "me"
+[[rules]]
+trigger = "rep_but"
+prompts = ["Say and."]
+why = "You said but."
+source = "me"
+[[rules]]
+trigger = "dead_air_after_question"
+severity = "warn"
+urgency = "now"
+prompts = ["Ask a better question."]
+why = "Silence."
+source = "me"
+"""
+
+
+class Call:
+    """Feeds one engine finals and silence ticks; collects the cards."""
+
+    def __init__(self, playbook: str = PACED) -> None:
+        self.engine = _engine(playbook)
+        self.cards: list[Suggestion] = []
+        self._uid = 0
+        self._end = 0.0
+
+    def say(self, speaker, start: float, end: float, text: str) -> list[Suggestion]:
+        from assistant.events import SilenceTick
+
+        t = self._end
+        while t + 0.25 < start:  # the silence clock between lines, as live
+            t += 0.25
+            self.cards += _cards(self.engine.feed(SilenceTick(t, t - self._end, t)))
+        self._uid += 1
+        new = _cards(self.engine.feed(final(speaker, start, end, text, uid=self._uid)))
+        self.cards += new
+        self._end = end
+        return new
+
+
+def test_more_severe_card_replaces_a_recent_info_card_after_a_glance() -> None:
+    call = Call()
+    [price] = call.say(CUSTOMER, 0, 3, "Honestly, it's way too expensive for us.")
+    assert price.severity == "info"
+    # Two seconds later: not even a glance at the first card, the brush-off waits.
+    assert call.say(CUSTOMER, 3.5, 5, "Just send me an email.") == []
+    [brush] = call.say(CUSTOMER, 8, 10, "Look, I'm not interested, thanks.")
+    assert brush.severity == "warn" and brush.evidence["category"] == "brush_off"
+    assert brush.evidence["pacing"] == f"more severe than {price.id}"
+
+
+def test_info_card_never_blocks_a_warning() -> None:
+    call = Call()
+    call.say(CUSTOMER, 0, 3, "We already track everything in spreadsheets.")
+    [but] = call.say(REP, 3.5, 7, "But spreadsheets break all the time.")
+    assert but.trigger == "rep_but"
+    call.say(REP, 7.5, 10, "What would it take for you to switch this quarter?")
+    call.say(CUSTOMER, 18, 19, "Hmm.")
+    [dead_air] = [c for c in call.cards if c.trigger == "dead_air_after_question"]
+    assert dead_air.at_s == pytest.approx(15.0)  # 5 s into the silence, 8 s after "but"
+    assert dead_air.evidence["pacing"] == f"more severe than {but.id}"
+
+
+@pytest.mark.parametrize("release", [True, False])
+def test_equal_card_waits_unless_the_rep_has_answered(release: bool) -> None:
+    playbook = PACED.replace(
+        "glance_s = 4", f"glance_s = 4\nrelease_when_answered = {str(release).lower()}"
+    )
+    call = Call(playbook)
+    [first] = call.say(CUSTOMER, 0, 3, "It's too expensive for us right now.")
+    # Same severity, the rep has not spoken: the first card keeps the overlay.
+    assert call.say(CUSTOMER, 6, 9, "And we already use another vendor for that.") == []
+    call.say(REP, 10, 13, "Okay, what do you like about them?")
+    later = call.say(CUSTOMER, 14, 17, "I'd have to check with my boss before anything changes.")
+    if release:
+        assert [c.evidence["pacing"] for c in later] == [f"{first.id} answered"]
+    else:
+        assert later == []  # held for min_gap_s
+    # After min_gap_s the overlay is free either way.
+    assert call.say(CUSTOMER, 40, 43, "Honestly, not this year, maybe next spring.")
+
+
+def test_cap_holds_whatever_pacing_allows() -> None:
+    call = Call(PACED.replace("max_cards_per_minute = 4", "max_cards_per_minute = 2"))
+    call.say(CUSTOMER, 0, 3, "It's too expensive for us.")
+    call.say(REP, 4, 6, "Okay, compared with what?")
+    call.say(CUSTOMER, 10, 13, "My director has to approve it anyway.")
+    call.say(REP, 14, 16, "Understood, who is that?")
+    assert call.say(CUSTOMER, 20, 22, "Look, just send me an email.") == []  # 3rd in a minute
+    assert len(call.cards) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("glance_s = 4", "glance_s = 30"), "glance_s must not exceed [limits] min_gap_s"),
+        (("glance_s = 4", "glance_s = 4\nreplace_with_more_severe = 1"), "must be true or false"),
+        (("glance_s = 4", "glance_s = 4\nhurry = true"), "unknown field(s) hurry"),
+        (('urgency = "now"', 'urgency = "asap"'), "urgency must be now or soon"),
+        (('categories = ["brush_off"]', 'categories = ["brushoff"]'), "unknown category brushoff"),
+    ],
+)
+def test_bad_pacing_errors_name_the_problem(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(PACED.replace(*change, 1), encoding="utf-8")
+    with pytest.raises(PlaybookError, match="bad.toml") as info:
+        load_playbook(path)
+    assert message in str(info.value)

@@ -41,10 +41,24 @@ def test_friendly_productive_call_produces_no_card() -> None:
     assert sum(e["type"] == "FinalTranscript" for e in events) == 20
 
 
+def test_friendly_call_with_a_pricing_question_produces_no_card() -> None:
+    """Price, timing, a director and "email it over" as friendly talk: no objection."""
+    events = replay("friendly_pricing_call")
+    assert cards(events) == []
+    assert [e for e in events if e["type"] == "Signal" and e["detector"] == "objection"] == []
+    texts = " ".join(e["text"] for e in events if e["type"] == "FinalTranscript")
+    assert "What does pricing look like for ten seats?" in texts
+
+
 def test_prospect_silent_after_question_is_caught_while_silent() -> None:
     events = replay("silent_prospect")
-    [card] = cards(events)
+    card, stall = cards(events)
     assert card["trigger"] == "dead_air_after_question"
+    # "I'd have to think about it and talk to the team" is a stall: it gets its card
+    # once the rep has spoken after the first one.
+    assert stall["trigger"] == "objection"
+    assert stall["evidence"]["category"] in {"authority", "brush_off"}
+    assert stall["evidence"]["pacing"] == "s1-dead_air_after_question answered"
     question = card["evidence"]["utterances"][0]
     assert "six months" in question["text"]
     # During the silence: ~5 s after the question, before the customer's next line ends.

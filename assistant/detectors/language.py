@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from assistant.detectors.base import Context, make_signal
 from assistant.detectors.lexicons import (
+    AGREEING_OPENER,
     APOLOGY,
     BARE_CONFUSION,
     CONFUSION,
     DEFENSIVE,
     FEATURES,
-    OBJECTIONS,
+    OFFER_TO_SEND,
     OPENING_BUT,
 )
+from assistant.detectors.objection_model import default_objection_model
 from assistant.events import Signal, Speaker
 
 # Repeated apologies: three within a minute reads as defensive, not sincere (one
@@ -77,34 +79,47 @@ def negativity_trend(ctx: Context) -> list[Signal]:
 
 
 def objection(ctx: Context) -> list[Signal]:
-    """Price, timing, authority, need, competitor objections and brush-offs."""
+    """Price, timing, authority, need/fit, competitor/status-quo objections and
+    brush-offs, judged by the trained objection model (``objection_model.py``).
+
+    The episode names the category too: when a long turn arrives in pieces, "we're
+    fine with what we have" may be followed by "just send me an email", a brush-off
+    that deserves its own signal; the same category again on a longer piece does not.
+    """
     utt = ctx.utterance
     if utt is None or utt.speaker != ctx.roles.other:
         return []
-    hits = {cat: m.group(0) for cat, pat in OBJECTIONS.items() if (m := pat.search(utt.text))}
-    if not hits:
+    verdict = default_objection_model().classify(utt.text)
+    if verdict is None:
         return []
-    category = next(iter(hits))
-    # Brush-offs and "we don't need it" end the conversation and are nearly
-    # unambiguous. A price or timing phrase is often just the topic ("would that be
-    # too expensive?"); it reads as pushback when said in a negative tone.
-    if "brush_off" in hits or "need" in hits:
-        confidence = 0.85
-    else:
-        confidence = 0.6 + (0.2 if utt.negative else 0.0) + (0.1 if len(hits) > 1 else 0.0)
+    if verdict.category == "brush_off" and _accepts_offer_to_send(ctx):
+        return []
     return [
         make_signal(
             "objection",
             utt.speaker,
-            confidence,
+            verdict.confidence,
             utt.end_s,
-            f"obj{utt.utterance_id}",
+            f"obj{utt.utterance_id}:{verdict.category}",
             [utt],
-            category=category,
-            categories=sorted(hits),
-            phrases=sorted(hits.values()),
+            category=verdict.category,
+            categories=list(verdict.categories),
+            probability=verdict.probability,
         )
     ]
+
+
+def _accepts_offer_to_send(ctx: Context) -> bool:
+    """ "Shall I send you a quote?" - "Yes please, email it over": a yes to the coached
+    speaker's own offer, not a request to be emailed instead of talking."""
+    utt = ctx.utterance
+    if utt is None or not AGREEING_OPENER.search(utt.text):
+        return False
+    before = [u for u in ctx.state.recent(None, 4)[:-1] if not u.backchannel]
+    return bool(before) and (
+        before[-1].speaker == ctx.roles.coached
+        and OFFER_TO_SEND.search(before[-1].text) is not None
+    )
 
 
 def confusion(ctx: Context) -> list[Signal]:

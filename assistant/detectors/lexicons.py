@@ -16,75 +16,6 @@ def _compile(phrases: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"\b(?:{body})\b", re.IGNORECASE)
 
 
-# Objections by category: price, timing, authority, need, competitor, and brush-offs
-# ("just send me an email", "we're fine", "not interested").
-OBJECTIONS: dict[str, re.Pattern[str]] = {
-    "price": _compile(
-        (
-            r"too (?:expensive|pricey|much)",
-            r"can't afford",
-            r"out of (?:our|my) budget",
-            r"(?:no|don't have (?:the|a)) budget",
-            r"budget(?:'s| is) (?:tight|gone|spent)",
-            r"costs? (?:too much|a lot)",
-            r"(?:price|cost)(?:'s| is) (?:too high|an issue|a problem)",
-            r"cheaper",
-        )
-    ),
-    "timing": _compile(
-        (
-            r"not (?:right )?now",
-            r"bad time",
-            r"not a priority",
-            r"next (?:quarter|year)",
-            r"maybe later",
-            r"call me (?:back )?(?:later|next)",
-            r"no time",
-            r"too busy",
-            r"not the right time",
-        )
-    ),
-    "authority": _compile(
-        (
-            r"not my (?:decision|call)",
-            r"check with (?:my|our|the)",
-            r"run it by",
-            r"(?:my|our) (?:boss|manager|board|procurement) (?:decides|would have to)",
-            r"need (?:approval|sign-?off)",
-            r"(?:above|over) my head",
-        )
-    ),
-    "need": _compile(
-        (
-            r"(?:we )?don't (?:really )?need (?:it|that|this|one)",
-            r"don't see the (?:need|point|value)",
-            r"we're (?:fine|good|ok|okay)(?: as is)?",
-            r"happy with what we (?:have|use)",
-            r"works fine for us",
-            r"not (?:a|an) (?:problem|issue) for us",
-        )
-    ),
-    "competitor": _compile(
-        (
-            r"already (?:use|using|have|work with|working with|signed)",
-            r"went with (?:someone|another)",
-            r"(?:another|other) (?:vendor|provider|supplier)",
-            r"locked (?:in|into) a contract",
-        )
-    ),
-    "brush_off": _compile(
-        (
-            r"(?:just )?send me (?:an )?(?:email|some information|info|something)",
-            r"not interested",
-            r"take me off",
-            r"stop calling",
-            r"i have to go",
-            r"i'll think about it",
-            r"we'll (?:get back to you|be in touch)",
-        )
-    ),
-}
-
 CONFUSION = _compile(
     (
         r"i don't (?:understand|follow|get it)",
@@ -164,4 +95,16 @@ FEATURES = _compile(
         r"api",
         r"we (?:also )?(?:offer|provide|have)",
     )
+)
+# The rep offering to send something ("Shall I send you a quote?"): a "yes, email it
+# over" in reply accepts the offer; it is not a brush-off.
+OFFER_TO_SEND = re.compile(
+    r"\b(?:(?:shall|should|can|could|may) i|do you want me to|would you like me to|"
+    r"i can|i could|want me to|let me) (?:\w+ )?(?:send|email|e-mail|share|forward|mail)\b",
+    re.IGNORECASE,
+)
+AGREEING_OPENER = re.compile(
+    r"^\W*(?:yes|yeah|yep|sure|please|great|perfect|absolutely|definitely|lovely|"
+    r"brilliant|ok|okay|sounds good|that would be great)\b",
+    re.IGNORECASE,
 )
