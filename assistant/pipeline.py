@@ -85,6 +85,7 @@ class Pipeline:
         self.dropped_partials = 0
         self.error: Exception | None = None
         self._paused = threading.Event()
+        self._stop_reason = "end of input"
         self._sources: dict[int, AudioSource] = {}
         self._workers: list[SourceWorker] = []
         by_source: dict[int, list[SourceWorker]] = {}
@@ -122,6 +123,7 @@ class Pipeline:
 
     def stop(self) -> None:
         """Stop capturing; queued audio is still transcribed, then events() ends."""
+        self._stop_reason = "stopped"
         for source in self._sources.values():
             source.stop()
         for workers in self._fanout.values():
@@ -231,7 +233,7 @@ class Pipeline:
         self._emit(
             Status(
                 "stopped",
-                "end of input",
+                self._stop_reason,
                 dropped_partials=self.asr.dropped_partials + self.dropped_partials,
                 dropped_audio_s=sum(w.dropped_audio_s for w in self._workers),
             )

@@ -33,6 +33,7 @@ DEVICE_STALL_S = 2.0
 DEVICE_START_S = 10.0
 # Say so when the loop runs this far behind the microphone.
 LAG_WARNING_S = 1.0
+LAG_REPEAT_S = 1.0
 
 # Fast replay reads ahead of the decoder by at most this many queued finals.
 MAX_FAST_BACKLOG = 2
@@ -77,6 +78,8 @@ class SourceWorker:
         self._last_end_s = 0.0  # stream time at the end of the last block received
         self.dropped_audio_s = 0.0
         self.lag_s = 0.0
+        self._behind = False
+        self._lag_said_wall = 0.0
         self.error: Exception | None = None
         self._thread = threading.Thread(
             target=self._run, name=f"source:{speaker.value}", daemon=True
@@ -174,7 +177,16 @@ class SourceWorker:
         self._report_progress()
         if self.realtime:
             self.lag_s = time.monotonic() - block.captured_wall
-            if self.lag_s > LAG_WARNING_S:
+            self._report_lag()
+
+    def _report_lag(self) -> None:
+        """Say so when the loop falls behind the microphone, again at most once a
+        second while it stays behind, and once when it has caught up (every block
+        would be ~30 status lines a second)."""
+        now = time.monotonic()
+        if self.lag_s > LAG_WARNING_S:
+            if not self._behind or now - self._lag_said_wall >= LAG_REPEAT_S:
+                self._behind, self._lag_said_wall = True, now
                 self._emit(
                     Status(
                         "listening",
@@ -183,6 +195,16 @@ class SourceWorker:
                         dropped_audio_s=self.dropped_audio_s,
                     )
                 )
+        elif self._behind and self.lag_s < LAG_WARNING_S / 2:
+            self._behind = False
+            self._emit(
+                Status(
+                    "listening",
+                    f"{self.speaker.value}: caught up with real time",
+                    lag_s=self.lag_s,
+                    dropped_audio_s=self.dropped_audio_s,
+                )
+            )
 
     def _run(self) -> None:
         last_audio = time.monotonic()

@@ -79,6 +79,10 @@ class StreamingConfig:
     # next decode: a word cut off by the end of the audio can be guessed the same
     # (wrong) way twice.
     hold_s: float = 0.3
+    # No commits from a decode of less audio than this: Whisper mishears the first
+    # words of a short window the same way twice ("Ah, this is a little expensive"
+    # came out "Uh, it's clearly missing" from 1.2 and 1.6 s of audio).
+    min_commit_audio_s: float = 0.0
     # Committed words re-decoded (forced) at the start of every window.
     overlap_words: int = 3
     # Start the window this much before the first overlap word's aligned start:
@@ -328,7 +332,8 @@ class StreamingTranscriber:
             return []
         events: list[Event] = []
         cfg = self.config
-        if cfg.commit_while_speaking and not utt.paused:
+        window_s = len(request.audio) / SAMPLE_RATE_HZ
+        if cfg.commit_while_speaking and not utt.paused and window_s >= cfg.min_commit_audio_s:
             n = 0
             if utt.tentative is not None:
                 n = agreed_prefix(_words_of(utt.tentative), _words_of(words))

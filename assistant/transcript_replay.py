@@ -163,9 +163,9 @@ def _read_array(text: str, path: Path) -> list[TranscriptLine]:
     except json.JSONDecodeError as exc:
         raise TranscriptError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     except RecursionError:
-        raise TranscriptError(f"{path}: not a transcript (JSON nested too deeply)") from None
+        raise TranscriptError(f"{path}:1: not a transcript (JSON nested too deeply)") from None
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
-        raise TranscriptError(f"{path}: not valid JSON ({_short(str(exc))})") from None
+        raise TranscriptError(f"{path}:1: not valid JSON ({_short(str(exc))})") from None
     if not isinstance(items, list) or not items:
         raise TranscriptError(f"{path}: expected a JSON array of utterances")
     return [parse_item(item, i, f"{path}:item {i}") for i, item in enumerate(items, start=1)]

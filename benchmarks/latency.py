@@ -56,10 +56,10 @@ def analyse(
         if line is not None and id(line) not in used:
             used.add(id(line))
             true_end[f.utterance_id] = t0 + line["end"]
-    final_vad = [f.latency_s for f in finals]
-    final_true = [
-        f.decoded_wall - true_end[f.utterance_id] for f in finals if f.utterance_id in true_end
-    ]
+    # Speech end -> text: per scripted line, when its last word arrived (the RECIPES.md
+    # alignment; a long turn's words arrive in pieces before it ends).
+    final_true = [x for x in _line_latencies(finals, truth or [], t0) if x is not None]
+    final_vad = [f.latency_s for f in finals if f.last]
     vad_offset = [
         f.speech_end_wall - true_end[f.utterance_id] for f in finals if f.utterance_id in true_end
     ]
@@ -75,6 +75,7 @@ def analyse(
         "finals": len(finals),
         "lines": len(truth or []),
         "lines_matched": len(final_true),
+        "pieces": len(finals),
         "speech_ended": len(rec.of(SpeechEnded)),
         "cards": len(rec.of(Suggestion)),
         "cards_from_speech": len(cards),
@@ -112,6 +113,26 @@ def analyse(
     if rendered is not None:
         out.update(_rendered(rendered, finals, cards, true_end))
     return out
+
+
+def _line_latencies(
+    finals: list[FinalTranscript], lines: list[dict[str, Any]], t0: float
+) -> list[float | None]:
+    from .scoring import Committed, RefUtterance, score_channels
+
+    refs = [
+        RefUtterance(x.get("speaker", "unknown"), x["start"], x["end"], x["text"]) for x in lines
+    ]
+    speakers = sorted({f.speaker.value for f in finals})
+    two = [sp for sp in ("rep", "customer") if sp in speakers]
+    channel = {sp: i for i, sp in enumerate(two)}
+    pieces = [
+        Committed(
+            f.text, f.decoded_wall - t0, channel.get(f.speaker.value) if len(two) > 1 else None
+        )
+        for f in sorted(finals, key=lambda f: f.decoded_wall)
+    ]
+    return list(score_channels(refs, tuple(two) if len(two) > 1 else None, pieces).latencies_s)
 
 
 def _partials(rec: StreamRecord, t0: float) -> dict[str, Any]:

@@ -9,7 +9,6 @@ import pytest
 from assistant.audio.file_source import decode_file
 from assistant.events import Speaker
 from assistant.text_guard import collapse_repeats
-from assistant.vad import FRAME_S
 from assistant.wer import wer
 
 from .audio_helpers import finals, run_file, write_wav
