@@ -272,7 +272,13 @@ def restore_process_state() -> Iterator[None]:
             logging.getLogger().removeHandler(handler)
 
 
-def test_command_line_options(restore_process_state: None) -> None:
+def test_command_line_options(
+    restore_process_state: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Generated --record folders (and the default one) must land in a scratch
+    # folder, not in the checkout or the user's sessions.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     count, ran = Counter(), Counter()
 
     @FUZZ
