@@ -119,6 +119,10 @@ class Discarded:
 
 SegAction = Started | Paused | Resumed | Ended | Discarded
 
+# Where a re-decode ends: the quietest frame of the last half second, but not the
+# last two frames (the next word is starting).
+PAUSE_LOOKBACK_S = 0.5
+PAUSE_GUARD_S = 0.064
 # How late Whisper's aligned word ends can be (cross-attention timing): a sentence
 # split may cut this far before the committed words' nominal end.
 ALIGNMENT_SLACK_S = 0.2
@@ -164,6 +168,19 @@ class Segmenter:
         if not self._frames:
             return np.zeros(0, dtype=np.float32)
         return np.concatenate(self._frames)
+
+    def audio_to_pause(self) -> np.ndarray:
+        """The current utterance up to its quietest frame of the last half second:
+        a re-decode that ends between two words hears them whole, where one cut
+        mid-word makes Whisper guess -- and the guess spills back over the words
+        before it."""
+        n = len(self._frames)
+        lo, hi = n - _frames(PAUSE_LOOKBACK_S), n - _frames(PAUSE_GUARD_S)
+        if lo < 1 or hi <= lo:
+            return self.audio()
+        window = self._probs[lo:hi]
+        cut = lo + min(range(len(window)), key=lambda i: (window[i], -i)) + 1
+        return np.concatenate(self._frames[:cut])
 
     def feed(self, frame: np.ndarray, prob: float) -> list[SegAction]:
         frame_start = self.now_s

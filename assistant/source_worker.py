@@ -129,7 +129,7 @@ class SourceWorker:
         if hint is not None:
             actions = self.segmenter.split_at_dip(*hint)
             for event in self.transcriber.on_actions(
-                actions, self.segmenter.now_s, self._wall_at, self.segmenter.audio
+                actions, self.segmenter.now_s, self._wall_at, self.segmenter.audio_to_pause
             ):
                 self._emit(event)
         self._report_progress()
@@ -169,7 +169,7 @@ class SourceWorker:
             frame = self._buffer[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]
             actions = self.segmenter.feed(frame, self._vad(frame))
             events = self.transcriber.on_actions(
-                actions, self.segmenter.now_s, self._wall_at, self.segmenter.audio
+                actions, self.segmenter.now_s, self._wall_at, self.segmenter.audio_to_pause
             )
             for event in events:
                 self._emit(event)
@@ -242,7 +242,10 @@ class SourceWorker:
     def _finish(self) -> None:
         """Close the open utterance and wait for its final text."""
         for event in self.transcriber.on_actions(
-            self.segmenter.flush(), self.segmenter.now_s, self._wall_at, self.segmenter.audio
+            self.segmenter.flush(),
+            self.segmenter.now_s,
+            self._wall_at,
+            self.segmenter.audio_to_pause,
         ):
             self._emit(event)
         # Generous: after a fast replay the decoder may still hold a few finals.

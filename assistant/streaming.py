@@ -79,10 +79,11 @@ class StreamingConfig:
     # next decode: a word cut off by the end of the audio can be guessed the same
     # (wrong) way twice.
     hold_s: float = 0.3
-    # No commits from a decode of less audio than this: Whisper mishears the first
-    # words of a short window the same way twice ("Ah, this is a little expensive"
-    # came out "Uh, it's clearly missing" from 1.2 and 1.6 s of audio).
-    min_commit_audio_s: float = 0.0
+    # No commits before the utterance has gone on this long: Whisper mishears the
+    # first words of a short window the same way twice ("Ah, this is a little
+    # expensive" came out "Uh, it's clearly missing" from 1.2 and 1.6 s of audio),
+    # and most utterances end sooner anyway, when their final decodes them whole.
+    min_commit_audio_s: float = 2.5
     # Committed words re-decoded (forced) at the start of every window.
     overlap_words: int = 3
     # Start the window this much before the first overlap word's aligned start:
@@ -225,7 +226,9 @@ class StreamingTranscriber:
         ):
             self._partial_in_flight = True
             self._last_partial_s = now_s
-            self._request(DecodeKind.PARTIAL, utt, audio_so_far(), now_s)
+            audio = audio_so_far()
+            end_s = utt.start_s + len(audio) / SAMPLE_RATE_HZ
+            self._request(DecodeKind.PARTIAL, utt, audio, end_s)
         return events
 
     # -- segmenter actions -----------------------------------------------------------
@@ -332,8 +335,8 @@ class StreamingTranscriber:
             return []
         events: list[Event] = []
         cfg = self.config
-        window_s = len(request.audio) / SAMPLE_RATE_HZ
-        if cfg.commit_while_speaking and not utt.paused and window_s >= cfg.min_commit_audio_s:
+        heard_s = request.end_s - utt.start_s
+        if cfg.commit_while_speaking and not utt.paused and heard_s >= cfg.min_commit_audio_s:
             n = 0
             if utt.tentative is not None:
                 n = agreed_prefix(_words_of(utt.tentative), _words_of(words))

@@ -59,6 +59,18 @@ class _Shown:
     answered: bool = False
 
 
+# How long a signal that pacing held back stays eligible for a card: past that its
+# moment has gone, and a late card is worse than none.
+HOLD_S = 6.0
+
+
+def _episode(evidence: dict, signal: Signal | None = None) -> tuple[str, str]:
+    """(detector, episode): one occurrence of a condition."""
+    detector = evidence.get("detector", signal.detector if signal else "")
+    at = signal.at_s if signal else evidence.get("at_s", "")
+    return (str(detector), str(evidence.get("episode", at)))
+
+
 class SuggestionEngine:
     """Conversation state + detectors + playbook policy for one call."""
 
@@ -87,6 +99,7 @@ class SuggestionEngine:
         self._prompt_shown_at: dict[str, float] = {}
         self._rotation: dict[str, int] = {}
         self._count = 0
+        self._held: dict[tuple[str, str], tuple[Signal, float]] = {}
 
     def feed(self, event: Event) -> list[Signal | Suggestion]:
         """Update the state with one event; return new signals, then any suggestion."""
@@ -110,14 +123,38 @@ class SuggestionEngine:
         out: list[Signal | Suggestion] = list(signals)
         about = None if utterance is None else (utterance.speaker, utterance.utterance_id)
         card = self._choose(signals, speech_end_wall, about)
+        if card is None:
+            # A moment that pacing held back a second ago may still deserve its card
+            # once the one showing has been read ("but" right after an objection card).
+            card = self._choose(self._still_held(), None, None)
         if card is not None:
             out.append(card)
+        self._hold(signals, card)
         return out
+
+    def _hold(self, signals: list[Signal], card: Suggestion | None) -> None:
+        """Keep new signals for a few seconds, so that one pacing held back can still
+        get its card while its moment lasts (a long turn now arrives in pieces, so a
+        signal often comes while the card before it is still being read). A card
+        settles every held signal of its detector: the moment has had its card."""
+        now = self.state.now_s
+        for signal in signals:
+            self._held[_episode(signal.evidence, signal)] = (signal, now + HOLD_S)
+        if card is not None:
+            detector = str(card.evidence.get("detector", card.trigger))
+            for key in [k for k in self._held if k[0] == detector]:
+                del self._held[key]
+
+    def _still_held(self) -> list[Signal]:
+        now = self.state.now_s
+        for key in [k for k, (_, until) in self._held.items() if until < now]:
+            del self._held[key]
+        return [signal for signal, _ in self._held.values()]
 
     # -- policy ----------------------------------------------------------------------
 
     def _first_time(self, signal: Signal) -> bool:
-        key = (signal.detector, str(signal.evidence.get("episode", signal.at_s)))
+        key = _episode(signal.evidence, signal)
         if key in self._seen:
             return False
         self._seen[key] = None

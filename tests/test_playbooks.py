@@ -218,11 +218,16 @@ def test_more_severe_card_replaces_a_recent_info_card_after_a_glance() -> None:
     call = Call()
     [price] = call.say(CUSTOMER, 0, 3, "Honestly, it's way too expensive for us.")
     assert price.severity == "info"
-    # Two seconds later: not even a glance at the first card, the brush-off waits.
+    # Two seconds later: not even a glance at the first card, the brush-off waits ...
     assert call.say(CUSTOMER, 3.5, 5, "Just send me an email.") == []
-    [brush] = call.say(CUSTOMER, 8, 10, "Look, I'm not interested, thanks.")
+    call.say(CUSTOMER, 8, 10, "Look, I'm not interested, thanks.")
+    # ... and gets its card once the glance is over, while its moment lasts.
+    [brush] = call.cards[1:]
     assert brush.severity == "warn" and brush.evidence["category"] == "brush_off"
     assert brush.evidence["pacing"] == f"more severe than {price.id}"
+    assert brush.evidence["utterances"][-1]["text"] == "Just send me an email."
+    assert brush.at_s == pytest.approx(5.0)  # the moment it belongs to
+    assert len(call.cards) == 2  # the second brush-off has had its card
 
 
 def test_info_card_never_blocks_a_warning() -> None:
@@ -246,12 +251,14 @@ def test_equal_card_waits_unless_the_rep_has_answered(release: bool) -> None:
     [first] = call.say(CUSTOMER, 0, 3, "It's too expensive for us right now.")
     # Same severity, the rep has not spoken: the first card keeps the overlay.
     assert call.say(CUSTOMER, 6, 9, "And we already use another vendor for that.") == []
-    call.say(REP, 10, 13, "Okay, what do you like about them?")
+    answered = call.say(REP, 10, 13, "Okay, what do you like about them?")
     later = call.say(CUSTOMER, 14, 17, "I'd have to check with my boss before anything changes.")
     if release:
-        assert [c.evidence["pacing"] for c in later] == [f"{first.id} answered"]
+        # The rep has answered: the objection held back meanwhile gets its card.
+        assert [c.evidence["pacing"] for c in answered] == [f"{first.id} answered"]
+        assert later == []
     else:
-        assert later == []  # held for min_gap_s
+        assert answered == later == []  # held for min_gap_s
     # After min_gap_s the overlay is free either way.
     assert call.say(CUSTOMER, 40, 43, "Honestly, not this year, maybe next spring.")
 

@@ -29,6 +29,9 @@ def spoken(text: str, start_s: float, step_s: float = 0.3) -> Spoken:
 
 class Harness:
     def __init__(self, **config) -> None:
+        # The commit rules themselves, from the first second (the default waits for
+        # 2.5 s of utterance: see test_no_commits_in_the_first_seconds_of_an_utterance).
+        config.setdefault("min_commit_audio_s", 0.0)
         self.requests: list[DecodeRequest] = []
         self.now = 100.0
         self.st = StreamingTranscriber(
@@ -229,3 +232,17 @@ def test_a_full_stop_with_more_words_after_it_hints_a_split() -> None:
     h.act([], 2.4)
     h.answer(h.partials()[1], [("there.", 0.5, 0.9)])
     assert h.st.take_split_hint() is None
+
+
+def test_no_commits_in_the_first_seconds_of_an_utterance() -> None:
+    """Two decodes of the first second or two agree on misheard words too often:
+    short utterances are committed whole by their final."""
+    h = Harness(min_commit_audio_s=2.5)
+    h.act([Started(0.0)], 0.0)
+    h.act([], 1.6)
+    h.answer(h.partials()[0], spoken("I didn't know you", 0.1))
+    h.act([], 2.0)
+    assert finals(h.answer(h.partials()[1], spoken("I didn't know you were", 0.1))) == []
+    h.act([], 2.8)
+    (piece,) = finals(h.answer(h.partials()[2], spoken("I didn't know you were there", 0.1)))
+    assert piece.text.startswith("I didn't know you")
