@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 from .cli_process import Coach
@@ -30,13 +31,21 @@ def _speak(path: Path) -> None:
     subprocess.run(["paplay", f"--device={SINK}", str(path)], check=True, timeout=30)
 
 
+def _wait_until_capturing(coach: Coach) -> None:
+    """The pipeline says "listening" once its sources have started; PulseAudio can
+    take another second to deliver the first block (more on a loaded machine), and
+    speech played before that is simply never heard."""
+    coach.wait_out('"state": "listening"', timeout_s=60)
+    time.sleep(1.5)
+
+
 def test_unplugged_mid_call_ends_clearly_and_plugging_back_in_works(
     sink: str,  # noqa: F811
     tmp_path: Path,
 ) -> None:
     live = ("live", "--mic", "pulse", "--no-server", "--json", "--record", str(tmp_path))
     coach = Coach(*live)
-    coach.wait_err("listening to")
+    _wait_until_capturing(coach)
     _speak(AUDIO / "rep_question.flac")
     coach.wait_out("FinalTranscript", timeout_s=30)
     _pactl("unload-module", sink)  # unplugged
@@ -56,7 +65,7 @@ def test_unplugged_mid_call_ends_clearly_and_plugging_back_in_works(
     try:
         _pactl("set-default-source", f"{SINK}.monitor")
         again = Coach(*live)
-        again.wait_err("listening to")
+        _wait_until_capturing(again)
         _speak(AUDIO / "customer_objection.flac")
         again.wait_out("FinalTranscript", timeout_s=30)
         again.proc.send_signal(signal.SIGINT)

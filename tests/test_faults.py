@@ -254,8 +254,9 @@ def test_slow_transcription_falls_behind_boundedly_and_catches_up(tmp_path: Path
         quota.remove()
     finals = [f for f in coach.finals() if f.get("last")]  # one per utterance
     text = " ".join(utterances(coach.finals())).lower()
-    # Five scripted utterances; a sentence end inside one may end it early (one more).
-    assert 5 <= len(finals) <= 6, finals
+    # Five scripted utterances; sentence ends inside them may split them further
+    # (each "thoughts so far? Where should we go" is two sentences).
+    assert 5 <= len(finals) <= 10, finals
     assert "interested" in text and text.count("thoughts") == 4, finals
     stopped = [e for e in coach.events() if e["type"] == "Status"][-1]
     assert stopped["state"] == "stopped" and stopped["dropped_partials"] > 0
