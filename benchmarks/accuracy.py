@@ -63,7 +63,7 @@ def references(rec: Recording, data: Path) -> dict[str, str]:
 
 def pooled_wer(refs: dict[str, str], hyps: dict[str, str]) -> dict[str, Any]:
     """Errors summed over speakers / reference words summed (not a mean of rates)."""
-    from assistant.wer import wer, words
+    from assistant.asr.wer import wer, words
 
     errors = total = 0.0
     for speaker, ref in refs.items():

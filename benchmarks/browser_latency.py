@@ -1,6 +1,6 @@
 """Speech end -> card painted in a real headless Chromium.
 
-Starts the overlay server (``assistant/server.py``) on a free loopback port, opens
+Starts the overlay server (``assistant/server/server.py``) on a free loopback port, opens
 its page in Chromium through Playwright, and hands the server's ``handler`` to the
 session. The page acknowledges every final caption and card after it has painted
 it (``rendered`` messages); the server turns those into latency records, which
@@ -16,7 +16,7 @@ import os
 import time
 from typing import Any
 
-from assistant.browser import HEADLESS_CHROMIUM_ARGS
+from assistant.cli.browser import HEADLESS_CHROMIUM_ARGS
 
 from .common import Skip, say
 
@@ -27,7 +27,7 @@ SETTLE_S = 1.0
 
 def find_chromium() -> str | None:
     """$TURNAROUND_CHROMIUM when set, else the Chromium that ``--open`` would use."""
-    from assistant.browser import find_chromium as installed_chromium
+    from assistant.cli.browser import find_chromium as installed_chromium
 
     env = os.environ.get("TURNAROUND_CHROMIUM")
     if env and os.access(env, os.X_OK):
@@ -40,7 +40,7 @@ class BrowserOverlay:
 
     def __init__(self) -> None:
         try:
-            from assistant.server import OverlayServer
+            from assistant.server.server import OverlayServer
         except ImportError as exc:
             raise Skip(f"the overlay server is not available ({exc})") from exc
         try:

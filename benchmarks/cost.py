@@ -29,8 +29,8 @@ LONG_CALL_SPEED = 10.0
 
 
 def load_model(model: str, results: Results, prefix: str = "cost") -> Any:
-    from assistant.asr import WhisperDecoder
-    from assistant.models import resolve_model
+    from assistant.asr.decoder import WhisperDecoder
+    from assistant.asr.models import resolve_model
 
     before = rss_mb()
     decoder = WhisperDecoder(resolve_model(model), cpu_threads=2)
@@ -182,7 +182,7 @@ class _TimedEngine:
     """The suggestion engine as a session handler, timing each final it handles."""
 
     def __init__(self, playbook: Any, out: list[tuple[float, float]]) -> None:
-        from assistant.suggestions import SuggestionEngine
+        from assistant.coach.engine import SuggestionEngine
 
         self._engine = SuggestionEngine(playbook)
         self._out = out

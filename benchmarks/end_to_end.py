@@ -1,7 +1,7 @@
 """End to end: replay real speech through the real pipeline and measure what a user
 would see.
 
-Each stream is a :class:`assistant.session.Session` fed by ``FileSource`` (real-time
+Each stream is a :class:`assistant.pipeline.session.Session` fed by ``FileSource`` (real-time
 pacing, exactly as ``turnaround replay`` does) with the suggestion engine attached,
 run on its own thread; N concurrent streams are N sessions, each with its own
 decoder, in this one process (the worst case: all of them talk at the same time).
@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.asr.streaming import StreamingConfig
 from assistant.events import (
     Event,
     RawAudio,
 )
-from assistant.pipeline import PipelineConfig, Route
-from assistant.session import Handler, Session, SessionOptions
-from assistant.streaming import StreamingConfig
+from assistant.pipeline.core import PipelineConfig, Route
+from assistant.pipeline.session import Handler, Session, SessionOptions
 
 from .common import CORES, ResourceSampler, percentiles, say
 from .latency import analyse, lag_summary
@@ -129,7 +129,7 @@ def make_session(
     speed: float | None = None,
 ) -> StreamRecord:
     """One session over ``path``; ``playbook`` None means captions only (no coach)."""
-    from assistant.cli import file_routes
+    from assistant.cli.main import file_routes
 
     routes = file_routes(path, realtime, mix=mix)
     source = routes[0].source
@@ -137,7 +137,7 @@ def make_session(
     routes = [Route(tap, r.speaker, r.channel) for r in routes]
     handlers: list[Handler] = []
     if playbook is not None:
-        from assistant.suggestions import SuggestionEngine
+        from assistant.coach.engine import SuggestionEngine
 
         handlers.append(SuggestionEngine(playbook).feed)  # ignores what it does not use
     opts = SessionOptions(
@@ -190,7 +190,7 @@ def unthrottled(name: str = "sales-call") -> Any:
     sales-call playbook shows one card in the 76 s sample call)."""
     from dataclasses import replace
 
-    from assistant.playbook import load_playbook
+    from assistant.coach.playbook import load_playbook
 
     pb = load_playbook(name)
     limits = replace(

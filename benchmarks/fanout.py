@@ -29,7 +29,7 @@ READY_TIMEOUT_S = 30.0
 
 def run(clients: tuple[int, ...], messages: int, results: Results) -> dict[str, Any]:
     try:
-        from assistant.server import OverlayServer
+        from assistant.server.server import OverlayServer
     except ImportError as exc:
         raise Skip(f"the overlay server is not available ({exc})") from exc
     from assistant.events import FinalTranscript, Speaker

@@ -91,8 +91,8 @@ def models(
     results: Results,
 ) -> dict[str, Any]:
     """Every other catalogue model that resolves here: decode table + one replay."""
+    from assistant.asr.models import load_catalog, resolve_model
     from assistant.errors import TurnaroundError
-    from assistant.models import load_catalog, resolve_model
 
     from .cost import load_model
     from .stages import decode_by_length

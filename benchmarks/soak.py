@@ -76,9 +76,9 @@ def _start_load(port: int, clients: int, idle: int) -> subprocess.Popen[str]:
 def soak(
     minutes: float, speed: float, clients: int, idle: int, decoder: Any = None
 ) -> dict[str, Any]:
+    from assistant.coach.playbook import load_playbook
     from assistant.events import FinalTranscript
-    from assistant.playbook import load_playbook
-    from assistant.server import OverlayServer
+    from assistant.server.server import OverlayServer
 
     from .cost import load_model
     from .end_to_end import make_session, run_sessions
@@ -129,7 +129,7 @@ def server_soak(seconds: float, rate: float, clients: int, idle: int) -> dict[st
         Status,
         Suggestion,
     )
-    from assistant.server import OverlayServer
+    from assistant.server.server import OverlayServer
 
     server = OverlayServer(port=0)
     server.start()

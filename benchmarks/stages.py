@@ -23,8 +23,8 @@ MIC_BLOCK = 1536
 def resample_and_vad(speech: np.ndarray, seconds: float, results: Results) -> dict[str, Any]:
     """Milliseconds of CPU per second of audio for soxr (48 kHz -> 16 kHz) and Silero."""
     from assistant.audio.resample import StreamResampler
-    from assistant.segmenter import Segmenter
-    from assistant.vad import FRAME_SAMPLES, SileroVad
+    from assistant.vad.segmenter import Segmenter
+    from assistant.vad.silero import FRAME_SAMPLES, SileroVad
 
     audio = np.resize(speech, int(seconds * RATE_HZ)).astype(np.float32)
     # Real speech at the microphone's rate: upsample once (not timed), then time the
@@ -76,7 +76,7 @@ def decode_by_length(
     * transcribe: ``WhisperModel.transcribe`` on the final's audio (pads to 30 s):
       what a straightforward integration pays, for comparison.
     """
-    from assistant.streaming import StreamingConfig
+    from assistant.asr.streaming import StreamingConfig
 
     window_s = StreamingConfig().max_commit_lag_s + 1.0
     rows: list[dict[str, Any]] = []
@@ -120,10 +120,10 @@ def detectors(data: Path | None, results: Results) -> dict[str, Any]:
     """Per final transcript: conversation-state update (sentiment scoring included)
     and each detector, on the sample call's lines, and on a real 18-minute meeting via
     the detector evaluation's AMI replay (``benchmarks.detectors``) when data exists."""
-    from assistant.conversation import ConversationState
-    from assistant.detectors import Context, Mode, Roles, detectors_for
+    from assistant.coach.conversation import ConversationState
+    from assistant.coach.detectors import Context, Mode, Roles, detectors_for
+    from assistant.coach.sentiment import default_model
     from assistant.events import FinalTranscript, Speaker
-    from assistant.sentiment import default_model
 
     from .common import load_script
 

@@ -25,8 +25,8 @@ WINDOWS_S = (0.0, None, 30.0)  # 0: utterance + pad only; None: the product's mi
 def run(data: Path, model: str, results: Results) -> dict[str, Any]:
     import jiwer
 
-    from assistant.asr import MIN_WINDOW_S, WhisperDecoder
-    from assistant.models import resolve_model
+    from assistant.asr.decoder import MIN_WINDOW_S, WhisperDecoder
+    from assistant.asr.models import resolve_model
 
     clips = []
     for name in ("phone_call", "libri_22s", "jfk", "ami_headset"):

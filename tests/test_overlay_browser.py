@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from assistant.browser import HEADLESS_CHROMIUM_ARGS
+from assistant.cli.browser import HEADLESS_CHROMIUM_ARGS
 from assistant.events import FinalTranscript, PartialTranscript, SilenceTick, Speaker, Status
-from assistant.server import OverlayServer
+from assistant.server.server import OverlayServer
 
 from .conftest import REPO, SAMPLE_CALL
 from .overlay_helpers import card as card_event
@@ -121,10 +121,10 @@ def slice_call(src: Path, dst: Path, start_s: float, end_s: float) -> Path:
 def test_replayed_call_puts_captions_and_its_four_cards_on_the_page(
     browser: Any, page: Any, decoder: Any, tmp_path: Path
 ) -> None:
-    from assistant.cli import file_routes
-    from assistant.playbook import load_playbook
-    from assistant.session import Session, SessionOptions
-    from assistant.suggestions import SuggestionEngine
+    from assistant.cli.main import file_routes
+    from assistant.coach.engine import SuggestionEngine
+    from assistant.coach.playbook import load_playbook
+    from assistant.pipeline.session import Session, SessionOptions
 
     call = slice_call(SAMPLE_CALL, tmp_path / "call.wav", *SLICE_S)
     engine = SuggestionEngine(load_playbook("sales-call"))

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from assistant.coach.engine import SuggestionEngine
+from assistant.coach.playbook import load_playbook
+from assistant.coach.transcript_replay import replay_transcript
 from assistant.events import FinalTranscript, SilenceTick, Suggestion
-from assistant.playbook import load_playbook
-from assistant.suggestions import SuggestionEngine
-from assistant.transcript_replay import replay_transcript
 
 from .audio_helpers import run_file, write_wav
 from .conftest import SAMPLE_CALL

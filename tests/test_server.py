@@ -16,16 +16,16 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from assistant.client_queue import ClientQueue, Outgoing
 from assistant.events import (
     PartialTranscript,
     SilenceTick,
     Speaker,
     Status,
 )
-from assistant.overlay_http import resolve_static
-from assistant.protocol import MAX_CLIENT_MESSAGE_BYTES, MAX_FRAME_BYTES
-from assistant.server import OverlayServer
+from assistant.server.client_queue import ClientQueue, Outgoing
+from assistant.server.protocol import MAX_CLIENT_MESSAGE_BYTES, MAX_FRAME_BYTES
+from assistant.server.routes import resolve_static
+from assistant.server.server import OverlayServer
 
 from .overlay_helpers import card, final
 
