@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.events import (
     FinalTranscript,
     PartialTranscript,
+    PipelineState,
     SpeechEnded,
     SpeechStarted,
     Status,
@@ -97,7 +98,7 @@ def analyse(
 
         out["wer"] = pooled_wer(script_refs(truth), hyps_from_finals(finals))
     asr = rec.session.pipeline.asr
-    stopped = [s for s in rec.of(Status) if s.state == "stopped"]
+    stopped = [s for s in rec.of(Status) if s.state is PipelineState.STOPPED]
     out["asr_busy_s"] = round(asr.busy_s, 3)
     out["decoder_busy_per_audio_s"] = round(asr.busy_s / max(rec.source.audio_s, 1e-9), 4)
     out["dropped_partials"] = stopped[-1].dropped_partials if stopped else None

@@ -123,6 +123,7 @@ def server_soak(seconds: float, rate: float, clients: int, idle: int) -> dict[st
     ``WARMUP_SHARE``; every final must reach every page."""
     from assistant.events import (
         FinalTranscript,
+        PipelineState,
         SilenceTick,
         Speaker,
         SpeechEnded,
@@ -165,10 +166,10 @@ def server_soak(seconds: float, rate: float, clients: int, idle: int) -> dict[st
                         )
                     )
                 if uid % 25 == 0:
-                    server.handler(Status("listening", "behind", lag_s=1.2))
+                    server.handler(Status(PipelineState.LISTENING, "behind", lag_s=1.2))
                 t += 6.0
                 time.sleep(6.0 / rate)
-            server.handler(Status("stopped", "end of input"))
+            server.handler(Status(PipelineState.STOPPED, "end of input"))
             time.sleep(1.0)
         run = {"started": started, "wall_s": time.monotonic() - started}
     finally:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from assistant.errors import TurnaroundError
-from assistant.pipeline.session import say
+from assistant.logs import say
 from assistant.sessions.store import id_of
 
 if TYPE_CHECKING:

@@ -17,8 +17,9 @@ from assistant.cli.sessions import add_commands as add_session_commands
 from assistant.cli.sessions import cmd_report, cmd_sessions
 from assistant.errors import AudioInputError, TurnaroundError
 from assistant.events import Speaker
+from assistant.logs import say
 from assistant.pipeline.core import PipelineConfig, Route
-from assistant.pipeline.session import Handler, Session, SessionOptions, say
+from assistant.pipeline.session import Handler, Session, SessionOptions
 from assistant.sessions.store import default_sessions_dir
 from assistant.vad.segmenter import VadConfig
 

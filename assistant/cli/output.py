@@ -20,6 +20,7 @@ from assistant.events import (
     Event,
     FinalTranscript,
     PartialTranscript,
+    PipelineState,
     Signal,
     SilenceTick,
     Status,
@@ -60,6 +61,10 @@ def silence_stdout() -> None:
 def clock(seconds: float) -> str:
     minutes, secs = divmod(max(0.0, seconds), 60)
     return f"{int(minutes):02d}:{secs:04.1f}"
+
+
+# Pipeline states a caption printer mentions (the rest are routine).
+_SHOWN_STATES = (PipelineState.ERROR, PipelineState.PAUSED)
 
 
 class JsonPrinter:
@@ -153,8 +158,8 @@ class CaptionPrinter:
                 f"[{clock(event.at_s)}]   signal {event.detector} "
                 f"({event.speaker.value}, {event.confidence:.2f})\n"
             )
-        elif isinstance(event, Status) and event.state in ("error", "paused"):
-            text = self._close_line() + f"[{event.state}] {event.detail}\n"
+        elif isinstance(event, Status) and event.state in _SHOWN_STATES:
+            text = self._close_line() + f"[{event.state.value}] {event.detail}\n"
         else:
             return
         write_out(self._out, text)

@@ -11,7 +11,8 @@ import os
 from typing import TYPE_CHECKING
 
 from assistant.errors import TurnaroundError
-from assistant.pipeline.session import say
+from assistant.logs import say
+from assistant.server.protocol import ControlAction
 from assistant.server.routes import is_loopback
 
 if TYPE_CHECKING:
@@ -41,12 +42,12 @@ def attach_server(
 ) -> None:
     pipeline = session.pipeline
 
-    def control(action: str) -> None:
+    def control(action: ControlAction) -> None:
         # Idempotent: a page (or several) repeating "pause" changes nothing and
         # sends nobody another status frame.
-        if action == "pause" and not pipeline.paused:
+        if action is ControlAction.PAUSE and not pipeline.paused:
             pipeline.pause()
-        elif action == "resume" and pipeline.paused:
+        elif action is ControlAction.RESUME and pipeline.paused:
             pipeline.resume()
 
     server.on_control = control

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from assistant.pipeline.session import say
+from assistant.logs import say
 from assistant.sessions.recorder import TranscriptRecorder
 
 Emit = Callable[[dict[str, Any]], None]

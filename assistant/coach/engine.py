@@ -231,7 +231,7 @@ class SuggestionEngine:
             prompt=chosen.prompt,
             why=rule.why,
             source=rule.source.cite(),
-            severity=rule.severity.value,
+            severity=rule.severity,
             at_s=signal.at_s,
             evidence=evidence,
             created_wall=self._clock(),

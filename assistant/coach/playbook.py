@@ -18,6 +18,7 @@ from typing import Any
 from assistant.coach.detectors import TRIGGERS, Mode
 from assistant.coach.detectors.objection_model import CATEGORIES as OBJECTION_CATEGORIES
 from assistant.errors import TurnaroundError
+from assistant.events import Severity
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,16 +44,6 @@ MAX_FILE_BYTES = 1024 * 1024
 
 class PlaybookError(TurnaroundError):
     """A playbook file is missing or invalid."""
-
-
-class Severity(str, Enum):
-    INFO = "info"
-    WARN = "warn"
-    ALERT = "alert"
-
-    @property
-    def rank(self) -> int:
-        return {"info": 0, "warn": 1, "alert": 2}[self.value]
 
 
 class Urgency(str, Enum):

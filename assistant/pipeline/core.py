@@ -24,6 +24,7 @@ from assistant.events import (
     Event,
     FinalTranscript,
     PartialTranscript,
+    PipelineState,
     RawAudio,
     Speaker,
     SpeechEnded,
@@ -118,7 +119,9 @@ class Pipeline:
         for key, source in self._sources.items():
             workers = self._fanout[key]
             source.start(self._sink_for(workers), self._end_for(workers))
-        self._emit(Status("listening", ", ".join(s.name for s in self._sources.values())))
+        self._emit(
+            Status(PipelineState.LISTENING, ", ".join(s.name for s in self._sources.values()))
+        )
         self._watcher.start()
 
     def stop(self) -> None:
@@ -132,11 +135,11 @@ class Pipeline:
 
     def pause(self) -> None:
         self._paused.set()
-        self._emit(Status("paused", "listening paused"))
+        self._emit(Status(PipelineState.PAUSED, "listening paused"))
 
     def resume(self) -> None:
         self._paused.clear()
-        self._emit(Status("listening", "listening resumed"))
+        self._emit(Status(PipelineState.LISTENING, "listening resumed"))
 
     @property
     def lag_s(self) -> float:
@@ -218,7 +221,7 @@ class Pipeline:
         self._on_progress(speaker, math.inf)
 
     def _asr_error(self, message: str) -> None:
-        self._emit(Status("error", message))
+        self._emit(Status(PipelineState.ERROR, message))
 
     def _watch(self) -> None:
         for worker in self._workers:
@@ -226,13 +229,13 @@ class Pipeline:
         errors = [w.error for w in self._workers if w.error is not None]
         if errors:
             self.error = errors[0]
-            self._emit(Status("error", str(errors[0])))
+            self._emit(Status(PipelineState.ERROR, str(errors[0])))
         for source in self._sources.values():
             source.stop()
         self.asr.stop()
         self._emit(
             Status(
-                "stopped",
+                PipelineState.STOPPED,
                 self._stop_reason,
                 dropped_partials=self.asr.dropped_partials + self.dropped_partials,
                 dropped_audio_s=sum(w.dropped_audio_s for w in self._workers),

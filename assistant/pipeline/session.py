@@ -13,10 +13,8 @@ printed, recorded and sent to the overlay with the closing "stopped" status.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -29,6 +27,7 @@ from assistant.asr.models import DEFAULT_MODEL, resolve_model
 from assistant.cli.output import OutputError
 from assistant.errors import DeviceLostError, TurnaroundError
 from assistant.events import Event, FinalTranscript, Signal, SilenceTick, Suggestion, to_json_dict
+from assistant.logs import say
 from assistant.pipeline.core import Pipeline, PipelineConfig, Route
 from assistant.sessions.recorder import TranscriptRecorder
 
@@ -52,13 +51,6 @@ class SessionOptions:
     # Metadata for the session file's first line (mode, playbook, input kind, overlay);
     # the session adds the model and the input names.
     record_meta: dict[str, Any] = field(default_factory=dict)
-
-
-def say(message: str, quiet: bool = False) -> None:
-    if not quiet:
-        # stderr closed or full: there is nowhere left to say it.
-        with contextlib.suppress(OSError, ValueError):
-            print(f"turnaround: {message}", file=sys.stderr, flush=True)
 
 
 def load_decoder(opts: SessionOptions) -> WhisperDecoder:

@@ -19,7 +19,7 @@ from assistant.asr.decoder import DecodeResult
 from assistant.asr.streaming import DecodeRequest, StreamingConfig, StreamingTranscriber
 from assistant.audio.resample import StreamResampler, select_channel
 from assistant.errors import DeviceLostError
-from assistant.events import Event, RawAudio, Speaker, Status
+from assistant.events import Event, PipelineState, RawAudio, Speaker, Status
 from assistant.vad.segmenter import Segmenter, VadConfig
 from assistant.vad.silero import FRAME_S, FRAME_SAMPLES, SileroVad
 
@@ -189,7 +189,7 @@ class SourceWorker:
                 self._behind, self._lag_said_wall = True, now
                 self._emit(
                     Status(
-                        "listening",
+                        PipelineState.LISTENING,
                         f"{self.speaker.value}: {self.lag_s:.1f} s behind real time",
                         lag_s=self.lag_s,
                         dropped_audio_s=self.dropped_audio_s,
@@ -199,7 +199,7 @@ class SourceWorker:
             self._behind = False
             self._emit(
                 Status(
-                    "listening",
+                    PipelineState.LISTENING,
                     f"{self.speaker.value}: caught up with real time",
                     lag_s=self.lag_s,
                     dropped_audio_s=self.dropped_audio_s,

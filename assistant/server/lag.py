@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from assistant.events import FinalTranscript, SilenceTick, SpeechEnded, Status
+from assistant.events import FinalTranscript, PipelineState, SilenceTick, SpeechEnded, Status
 
 # A lag report is believed this long; reports come ~30 a second while behind.
 REPORT_HOLD_S = 1.5
@@ -46,9 +46,9 @@ class BehindClock:
         elif isinstance(event, SilenceTick):
             self._keep(lambda sp, end: end > event.now_s)
         elif isinstance(event, Status):
-            if event.state == "listening" and event.lag_s > 0:
+            if event.state is PipelineState.LISTENING and event.lag_s > 0:
                 self._report_s, self._report_wall = event.lag_s, now
-            elif event.state in ("stopped", "error"):
+            elif event.state in (PipelineState.STOPPED, PipelineState.ERROR):
                 self._waiting.clear()
                 self._report_wall = -1e18
 

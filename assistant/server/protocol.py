@@ -15,7 +15,10 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from enum import Enum
+from typing import Any, ClassVar
+
+from assistant.events import PipelineState, Severity
 
 PROTOCOL_VERSION = 1
 
@@ -33,10 +36,24 @@ _ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 # A render delay beyond a minute is a bogus report, not a measurement.
 MAX_RENDER_MS = 60_000.0
 
-FeedbackAction = Literal["dismiss", "helpful"]
-ControlAction = Literal["pause", "resume"]
-FEEDBACK_ACTIONS: tuple[str, ...] = ("dismiss", "helpful")
-CONTROL_ACTIONS: tuple[str, ...] = ("pause", "resume")
+
+class FeedbackAction(str, Enum):
+    DISMISS = "dismiss"
+    HELPFUL = "helpful"
+
+
+class ControlAction(str, Enum):
+    PAUSE = "pause"
+    RESUME = "resume"
+
+
+class CloseReason(str, Enum):
+    """Why a card left the page: the user's feedback, or the overlay's own rules."""
+
+    DISMISS = "dismiss"
+    HELPFUL = "helpful"
+    EXPIRED = "expired"  # its minute was up
+    REPLACED = "replaced"  # a fourth card pushed it out
 
 
 class ProtocolError(ValueError):
@@ -112,9 +129,9 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
     if extra:
         raise ProtocolError("invalid", f"unexpected field(s) in {kind}: {sorted(extra)}")
     if kind == "feedback":
-        return Feedback(_id(data, "card"), _choice(data, "action", FEEDBACK_ACTIONS))  # type: ignore[arg-type]
+        return Feedback(_id(data, "card"), FeedbackAction(_choice(data, "action", FeedbackAction)))
     if kind == "control":
-        return Control(_choice(data, "action", CONTROL_ACTIONS))  # type: ignore[arg-type]
+        return Control(ControlAction(_choice(data, "action", ControlAction)))
     render_ms = data.get("render_ms")
     # The range check comes first and also rejects NaN; math.isfinite() on a
     # 400-digit integer raised OverflowError inside the server.
@@ -136,11 +153,13 @@ def _id(data: dict[str, Any], key: str) -> str:
     return value
 
 
-def _choice(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+def _choice(data: dict[str, Any], key: str, allowed: type[Enum]) -> str:
     value = data.get(key)
-    if value not in allowed:
-        raise ProtocolError("invalid", f"{key!r} must be one of {list(allowed)}")
-    return value  # type: ignore[return-value]
+    names = [m.value for m in allowed]
+    # A string exactly: True, 1 or a list must not slip through an Enum lookup.
+    if not isinstance(value, str) or value not in names:
+        raise ProtocolError("invalid", f"{key!r} must be one of {names}")
+    return value
 
 
 # -- server -> page ------------------------------------------------------------------
@@ -155,7 +174,7 @@ class ServerMessage:
 
     def to_wire(self) -> str:
         body = {"v": PROTOCOL_VERSION, "type": self.type}
-        body.update(dataclasses.asdict(self))
+        body.update(payload(self))
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -163,7 +182,7 @@ class ServerMessage:
 class Caption(ServerMessage):
     type: ClassVar[str] = "caption"
     id: str  # "u<utterance id>": a later caption replaces the earlier with the same id
-    speaker: str
+    speaker: str  # a Speaker value
     text: str  # the utterance so far
     final: bool  # the utterance is over: text will not change again
     start_s: float
@@ -181,7 +200,7 @@ class Card(ServerMessage):
     prompt: str
     why: str
     source: str
-    severity: str  # "info" | "warn" | "alert"
+    severity: Severity
     trigger: str
     at_s: float
     expires_in_s: float
@@ -192,7 +211,7 @@ class Card(ServerMessage):
 class CardClosed(ServerMessage):
     type: ClassVar[str] = "card_closed"
     id: str
-    reason: str  # "dismiss" | "helpful" | "expired" | "replaced"
+    reason: CloseReason
 
 
 @dataclass(frozen=True)
@@ -209,7 +228,7 @@ class Metrics(ServerMessage):
 @dataclass(frozen=True)
 class StatusMsg(ServerMessage):
     type: ClassVar[str] = "status"
-    state: str  # "starting" | "listening" | "paused" | "stopped" | "error"
+    state: PipelineState
     detail: str
     model: str
     devices: list[str]
@@ -247,5 +266,10 @@ class Error(ServerMessage):
 
 
 def payload(message: ServerMessage) -> dict[str, Any]:
-    """The fields of a message without the envelope (for embedding in a snapshot)."""
-    return dataclasses.asdict(message)
+    """The fields of a message without the envelope (for embedding in a snapshot),
+    as plain JSON values: states, severities and reasons by their wire strings."""
+    return dataclasses.asdict(message, dict_factory=_plain)
+
+
+def _plain(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {k: v.value if isinstance(v, Enum) else v for k, v in items}

@@ -56,7 +56,9 @@ from assistant.server.protocol import (
     MAX_FRAME_BYTES,
     Ack,
     CardClosed,
+    CloseReason,
     Control,
+    ControlAction,
     Error,
     Feedback,
     ProtocolError,
@@ -102,9 +104,12 @@ CONTROL_WINDOW_S = 5.0
 # Ids a page has acknowledged (each is acked once), bounded for day-long calls.
 ACKED_MAX = 1024
 
+# Cards the overlay took down by itself: recorded, so the report knows their fate.
+_OVERLAY_CLOSES = (CloseReason.EXPIRED, CloseReason.REPLACED)
+
 log = logging.getLogger(__name__)
 
-ControlCallback = Callable[[str], None]
+ControlCallback = Callable[[ControlAction], None]
 FeedbackCallback = Callable[[dict[str, Any]], None]
 
 
@@ -302,7 +307,10 @@ class OverlayServer:
             self._broadcast(msg)
 
     def _broadcast(self, msg: ServerMessage) -> None:
-        if isinstance(msg, CardClosed) and msg.reason in ("expired", "replaced"):
+        if isinstance(msg, CardClosed) and msg.reason in (
+            CloseReason.EXPIRED,
+            CloseReason.REPLACED,
+        ):
             self._record_closed(msg)
         item = outgoing(msg)  # serialised once for every client
         for client in list(self._clients):
@@ -397,7 +405,7 @@ class OverlayServer:
                     raise ProtocolError("rate_limited", "too many pause/resume requests; wait")
                 client.controls.append(now)
                 self._callback(self.on_control, msg.action)
-                self._enqueue(client, Outgoing(Ack("control", msg.action).to_wire()))
+                self._enqueue(client, Outgoing(Ack("control", msg.action.value).to_wire()))
             elif isinstance(msg, Rendered):
                 self._on_rendered(client, msg)
         except ProtocolError as exc:

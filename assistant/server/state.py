@@ -21,6 +21,7 @@ from assistant.events import (
     Event,
     FinalTranscript,
     PartialTranscript,
+    PipelineState,
     SilenceTick,
     Speaker,
     Status,
@@ -32,6 +33,7 @@ from assistant.server.protocol import (
     Caption,
     Card,
     CardClosed,
+    CloseReason,
     Feedback,
     Metrics,
     ProtocolError,
@@ -170,7 +172,7 @@ class OverlayState:
         self._behind = BehindClock()
         self.model = ""
         self.devices: list[str] = []
-        self._status = StatusMsg("starting", "", "", [])
+        self._status = StatusMsg(PipelineState.STARTING, "", "", [])
         self.summary: str | None = None  # the call summary's path, once published
 
     # -- pipeline events -------------------------------------------------------------
@@ -192,7 +194,7 @@ class OverlayState:
         if isinstance(event, Suggestion):
             return self._on_suggestion(event, now)
         if isinstance(event, Status):
-            if event.state == "listening" and event.lag_s > 0:
+            if event.state is PipelineState.LISTENING and event.lag_s > 0:
                 # ~30 lag reports a second while behind: they feed the "behind"
                 # figure in the metrics (latest wins) instead of each becoming a
                 # status frame for every page.
@@ -266,7 +268,7 @@ class OverlayState:
         out: list[ServerMessage] = [self._card_message(active, now, lat)]
         while len(self._cards) > self._max_cards:
             old_id, _ = self._cards.popitem(last=False)
-            out.append(CardClosed(old_id, "replaced"))
+            out.append(CardClosed(old_id, CloseReason.REPLACED))
         return out
 
     def _on_status(self, event: Status) -> list[ServerMessage]:
@@ -351,7 +353,7 @@ class OverlayState:
         gone = [cid for cid, card in self._cards.items() if card.expires_wall <= now]
         for cid in gone:
             del self._cards[cid]
-        out: list[ServerMessage] = [CardClosed(cid, "expired") for cid in gone]
+        out: list[ServerMessage] = [CardClosed(cid, CloseReason.EXPIRED) for cid in gone]
         # While transcription is behind, no ticks come (the silence clock waits for
         # the late final): this timer is what shows and moves the "Behind" chip.
         return out + self._behind_changed(now)
@@ -366,7 +368,7 @@ class OverlayState:
             raise ProtocolError("unknown_card", "no such card (it may be too old)")
         out: list[ServerMessage] = []
         if self._cards.pop(msg.card_id, None) is not None:
-            out.append(CardClosed(msg.card_id, msg.action))
+            out.append(CardClosed(msg.card_id, CloseReason(msg.action.value)))
         if (msg.card_id, msg.action) in self._feedback_given:
             return None, out
         self._feedback_given.add((msg.card_id, msg.action))
@@ -374,7 +376,7 @@ class OverlayState:
             "type": "Feedback",
             "card_id": msg.card_id,
             "trigger": known.suggestion.trigger,
-            "action": msg.action,
+            "action": msg.action.value,
             "at_s": _r(self._conv.now_s),
             "after_s": _r(self._clock() - known.shown_wall),
             "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
@@ -389,7 +391,7 @@ class OverlayState:
             "type": "CardClosed",
             "card_id": msg.id,
             "trigger": known.suggestion.trigger if known else None,
-            "reason": msg.reason,
+            "reason": msg.reason.value,
             "at_s": _r(self._conv.now_s),
             "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
         }
