@@ -167,6 +167,21 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class ConversationMetrics:
+    """The coach's running figures after a final or a silence tick: what the overlay's
+    talk meter, silence timer and monologue chip show. The overlay reads them from
+    here rather than keeping a conversation state of its own."""
+
+    now_s: float
+    silence_s: float  # seconds since anyone last spoke
+    talk_s: dict[Speaker, float]  # per speaker who has spoken, over the last window_s
+    window_s: float
+    monologue: Speaker | None  # who holds the floor (None: nobody has spoken yet)
+    monologue_s: float  # for how long, backchannels from the other side included
+    monologue_warn_s: float  # when the coach calls it a monologue
+
+
+@dataclass(frozen=True)
 class Status:
     """Pipeline health: model, devices, how far behind real time we are."""
 
@@ -188,6 +203,7 @@ Event = (
     | SilenceTick
     | Signal
     | Suggestion
+    | ConversationMetrics
     | Status
 )
 

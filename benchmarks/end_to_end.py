@@ -32,7 +32,8 @@ from assistant.events import (
     Event,
     RawAudio,
 )
-from assistant.pipeline.core import PipelineConfig, Route
+from assistant.pipeline.core import PipelineConfig
+from assistant.pipeline.routes import Route
 from assistant.pipeline.session import Handler, Session, SessionOptions
 
 from .common import CORES, ResourceSampler, percentiles, say
@@ -129,7 +130,7 @@ def make_session(
     speed: float | None = None,
 ) -> StreamRecord:
     """One session over ``path``; ``playbook`` None means captions only (no coach)."""
-    from assistant.cli.main import file_routes
+    from assistant.pipeline.routes import file_routes
 
     routes = file_routes(path, realtime, mix=mix)
     source = routes[0].source

@@ -14,7 +14,8 @@ import pytest
 
 from assistant.asr.wer import wer
 from assistant.events import FinalTranscript, Speaker, Status
-from assistant.pipeline.core import Pipeline, Route
+from assistant.pipeline.core import Pipeline
+from assistant.pipeline.routes import Route
 
 from .conftest import AUDIO
 

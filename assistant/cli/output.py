@@ -17,6 +17,7 @@ from typing import IO
 
 from assistant.errors import TurnaroundError
 from assistant.events import (
+    ConversationMetrics,
     Event,
     FinalTranscript,
     PartialTranscript,
@@ -68,14 +69,18 @@ _SHOWN_STATES = (PipelineState.ERROR, PipelineState.PAUSED)
 
 
 class JsonPrinter:
-    """One JSON object per line; silence ticks only when asked (4 per second)."""
+    """One JSON object per line; silence ticks only when asked (4 per second). The
+    coach's metrics frames are the overlay's meters, not events of the call: never
+    printed."""
 
     def __init__(self, out: IO[str] = sys.stdout, ticks: bool = False) -> None:
         self._out = out
         self._ticks = ticks
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, SilenceTick) and not self._ticks:
+        if isinstance(event, ConversationMetrics) or (
+            isinstance(event, SilenceTick) and not self._ticks
+        ):
             return
         write_out(self._out, json.dumps(to_json_dict(event), ensure_ascii=False) + "\n")
 

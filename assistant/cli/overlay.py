@@ -1,7 +1,7 @@
-"""The overlay server around a live or real-time session.
+"""The overlay server around a live or real-time session, as the command line runs it.
 
 Started before the model loads, so a port in use is an error at once and a page
-opened early shows "starting"; wired to the session once it exists.
+opened early shows "starting"; ``assemble()`` wires it to the session.
 """
 
 from __future__ import annotations
@@ -12,12 +12,9 @@ from typing import TYPE_CHECKING
 
 from assistant.errors import TurnaroundError
 from assistant.logs import say
-from assistant.server.protocol import ControlAction
 from assistant.server.routes import is_loopback
 
 if TYPE_CHECKING:
-    from assistant.pipeline.core import Route
-    from assistant.pipeline.session import Session
     from assistant.server.server import OverlayServer
 
 
@@ -37,27 +34,8 @@ def start_server(args: argparse.Namespace) -> OverlayServer:
     return server
 
 
-def attach_server(
-    server: OverlayServer, session: Session, routes: list[Route], args: argparse.Namespace
-) -> None:
-    pipeline = session.pipeline
-
-    def control(action: ControlAction) -> None:
-        # Idempotent: a page (or several) repeating "pause" changes nothing and
-        # sends nobody another status frame.
-        if action is ControlAction.PAUSE and not pipeline.paused:
-            pipeline.pause()
-        elif action is ControlAction.RESUME and pipeline.paused:
-            pipeline.resume()
-
-    server.on_control = control
-    if session.recorder is not None:
-        server.on_feedback = session.recorder.write
-        server.on_card_closed = session.recorder.write
-    server.describe(model=session.decoder.spec.name, devices=[r.source.name for r in routes])
-    session.handlers.append(server.handler)
-    # Captions still reach the user through the page when stdout goes away.
-    session.keep_going_without_output = True
+def announce(server: OverlayServer, args: argparse.Namespace) -> None:
+    """Where the overlay is (and its token off this machine); open it if asked."""
     say(f"overlay: {server.url}")
     if server.token and not is_loopback(args.host):
         say(f"overlay token (required off this machine): {server.token}")

@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from assistant.asr.streaming import StreamingConfig
 from assistant.asr.worker import AsrWorker, Decoder
@@ -31,6 +30,7 @@ from assistant.events import (
     SpeechStarted,
     Status,
 )
+from assistant.pipeline.routes import AudioSource, Route
 from assistant.pipeline.silence_clock import SilenceClock
 from assistant.pipeline.source_worker import SourceWorker
 from assistant.vad.segmenter import VadConfig
@@ -38,26 +38,6 @@ from assistant.vad.segmenter import VadConfig
 # Events waiting for the consumer. Partials are dropped when it is full (a newer
 # one is always coming); finals and everything else wait for room.
 EVENT_QUEUE_SIZE = 1024
-
-
-class AudioSource(Protocol):
-    name: str
-    sample_rate_hz: int
-    channels: int
-    realtime: bool
-
-    def start(self, sink, on_end) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Route:
-    """Which channel of which source is whose voice (None = mix all channels)."""
-
-    source: AudioSource
-    speaker: Speaker
-    channel: int | None = None
 
 
 @dataclass

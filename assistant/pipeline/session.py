@@ -28,7 +28,8 @@ from assistant.cli.output import OutputError
 from assistant.errors import DeviceLostError, TurnaroundError
 from assistant.events import Event, FinalTranscript, Signal, SilenceTick, Suggestion, to_json_dict
 from assistant.logs import say
-from assistant.pipeline.core import Pipeline, PipelineConfig, Route
+from assistant.pipeline.core import Pipeline, PipelineConfig
+from assistant.pipeline.routes import Route
 from assistant.sessions.recorder import TranscriptRecorder
 
 Handler = Callable[[Event], "Iterable[Event] | None"]

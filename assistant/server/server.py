@@ -52,6 +52,7 @@ from assistant.server.conn_guard import (
     guarded_connection,
     raise_fd_limit,
 )
+from assistant.server.latency import latency_record
 from assistant.server.protocol import (
     MAX_FRAME_BYTES,
     Ack,
@@ -75,7 +76,7 @@ from assistant.server.routes import (
     split_target,
     text_response,
 )
-from assistant.server.state import OverlayState, latency_record
+from assistant.server.state import OverlayState
 from assistant.server.summary import SUMMARY_PATH, summary_response
 
 OVERLAY_DIR = Path(__file__).resolve().parents[2] / "overlay"

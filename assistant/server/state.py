@@ -15,19 +15,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from assistant.coach.conversation import ConversationState
-from assistant.coach.detectors.timing import MONOLOGUE_S, TALK_RATIO_WINDOW_S
 from assistant.events import (
+    ConversationMetrics,
     Event,
     FinalTranscript,
     PartialTranscript,
     PipelineState,
     SilenceTick,
-    Speaker,
     Status,
     Suggestion,
 )
 from assistant.server.lag import BehindClock
+from assistant.server.latency import LatencyOrigin
 from assistant.server.protocol import (
     PROTOCOL_VERSION,
     Caption,
@@ -58,57 +57,6 @@ METRICS_INTERVAL_S = 0.5
 KNOWN_IDS_MAX = 512
 # While behind, the "Behind N s" figure is refreshed at most this often.
 BEHIND_REFRESH_S = 1.0
-
-
-class _NoScorer:
-    """The overlay needs talk times, not sentiment: skip the model."""
-
-    threshold = 1.0
-
-    def probability(self, text: str) -> float:
-        return 0.0
-
-
-@dataclass(frozen=True)
-class LatencyOrigin:
-    """Pipeline timestamps (monotonic) of a card or final caption, for the latency
-    record made when the page acknowledges rendering it."""
-
-    kind: str  # "card" | "caption"
-    speech_end_wall: float | None  # None: a card caused by silence, not speech
-    final_wall: float | None
-    suggestion_wall: float | None
-    received_wall: float  # when the server's handler got the event
-
-
-def _diff(later: float | None, earlier: float | None) -> float | None:
-    return None if later is None or earlier is None else round(later - earlier, 4)
-
-
-def latency_record(
-    origin: LatencyOrigin, item_id: str, client: int, sent: float, now: float, render_ms: float
-) -> dict[str, Any]:
-    """Latency, two ways (README.md, "Latency"): server clock at the ack's arrival
-    (includes the ack's trip back, well under a millisecond on loopback), and the
-    server's send time plus the page's own receive-to-paint delay."""
-    render_s = render_ms / 1000.0
-    start = origin.speech_end_wall
-    upstream = origin.suggestion_wall or origin.final_wall
-    return {
-        "kind": origin.kind,
-        "id": item_id,
-        "client": client,
-        "speech_end_to_final_s": _diff(origin.final_wall, start),
-        "final_to_suggestion_s": _diff(origin.suggestion_wall, origin.final_wall),
-        "to_server_s": _diff(origin.received_wall, upstream),
-        "server_to_sent_s": _diff(sent, origin.received_wall),
-        "sent_to_ack_s": _diff(now, sent),
-        "page_render_s": round(render_s, 4),
-        "speech_end_to_rendered_s": _diff(now, start),
-        "speech_end_to_rendered_page_s": (
-            None if start is None else round(sent - start + render_s, 4)
-        ),
-    }
 
 
 @dataclass
@@ -155,7 +103,11 @@ class OverlayState:
         self._card_ttl_s = card_ttl_s
         self._max_cards = max_cards
         self._metrics_interval_s = metrics_interval_s
-        self._conv = ConversationState(scorer=_NoScorer())
+        # The coach's latest figures (talk, silence, monologue), and the stream clock.
+        self._frame: ConversationMetrics | None = None
+        self._now_s = 0.0
+        # A final was captioned: the coach's frame that follows it goes out at once.
+        self._frame_due = False
         self._finals: deque[Caption] = deque(maxlen=RECENT_CAPTIONS)
         # The open utterance per speaker: its caption so far and its committed text.
         self._partials: dict[str, Caption] = {}
@@ -188,9 +140,14 @@ class OverlayState:
         if isinstance(event, FinalTranscript):
             return self._on_final(event, now)
         if isinstance(event, SilenceTick):
-            self._conv.tick(event)
+            self._now_s = max(self._now_s, event.now_s)
             self._queue_lag_s = max(0.0, now - event.wall)
-            return self._metrics_if_due(now, force=False) or self._behind_changed(now)
+            return self._behind_changed(now)
+        if isinstance(event, ConversationMetrics):
+            self._frame = event
+            self._now_s = max(self._now_s, event.now_s)
+            force, self._frame_due = self._frame_due, False
+            return self._metrics_if_due(now, force) or self._behind_changed(now)
         if isinstance(event, Suggestion):
             return self._on_suggestion(event, now)
         if isinstance(event, Status):
@@ -228,7 +185,7 @@ class OverlayState:
         if not text:
             return []
         if event.text.strip():
-            self._conv.add_final(event)
+            self._now_s = max(self._now_s, event.end_s)
         self._asr_lag_s = max(0.0, event.latency_s)
         lat = {"final_s": _r(event.latency_s), "queued_s": _r(now - event.decoded_wall)}
         caption = _caption(event, text, event.last, len(text), lat)
@@ -240,8 +197,10 @@ class OverlayState:
             )
         else:
             self._partials[speaker] = caption
-        # A final changes the talk times: update the meter now, not at the next tick.
-        return [caption, *self._metrics_if_due(now, force=True)]
+        # A final changes the talk times: the meter moves with the coach's next frame
+        # (right behind this final), not at the next tick.
+        self._frame_due = True
+        return [caption, *self._behind_changed(now)]
 
     def _on_suggestion(self, event: Suggestion, now: float) -> list[ServerMessage]:
         final = self._last_final
@@ -295,29 +254,27 @@ class OverlayState:
         return self._status
 
     def _metrics_if_due(self, now: float, force: bool) -> list[ServerMessage]:
-        silence = self._conv.silence_s
+        frame = self._frame
+        silence = frame.silence_s if frame is not None else 0.0
         was_silent = self._metrics is not None and self._metrics.silence_s > 0
         # Someone starting or stopping talking is worth a message at once (the silence
         # timer must reset immediately); otherwise at most every interval.
         changed = was_silent != (silence > 0)
         if not force and not changed and now - self._metrics_sent_wall < self._metrics_interval_s:
             return []
-        mono = self._conv.monologue
         self._metrics = Metrics(
-            now_s=_r(self._conv.now_s),
+            now_s=_r(frame.now_s if frame is not None else self._now_s),
             silence_s=_r(silence),
-            talk_s={
-                sp.value: _r(self._conv.talk_s_in_window(sp, TALK_RATIO_WINDOW_S))
-                for sp in Speaker
-                if sp in self._conv.stats
-            },
-            window_s=TALK_RATIO_WINDOW_S,
+            talk_s={} if frame is None else {sp.value: _r(s) for sp, s in frame.talk_s.items()},
+            # Before the coach's first frame (a server fed without one) there is no
+            # window yet.
+            window_s=frame.window_s if frame is not None else 0.0,
             monologue=None
-            if mono is None
+            if frame is None or frame.monologue is None
             else {
-                "speaker": mono.speaker.value,
-                "duration_s": _r(mono.duration_s),
-                "warn_s": MONOLOGUE_S,
+                "speaker": frame.monologue.value,
+                "duration_s": _r(frame.monologue_s),
+                "warn_s": frame.monologue_warn_s,
             },
             lag={
                 "asr_s": _r(self._asr_lag_s),
@@ -377,7 +334,7 @@ class OverlayState:
             "card_id": msg.card_id,
             "trigger": known.suggestion.trigger,
             "action": msg.action.value,
-            "at_s": _r(self._conv.now_s),
+            "at_s": _r(self._now_s),
             "after_s": _r(self._clock() - known.shown_wall),
             "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
         }
@@ -392,7 +349,7 @@ class OverlayState:
             "card_id": msg.id,
             "trigger": known.suggestion.trigger if known else None,
             "reason": msg.reason.value,
-            "at_s": _r(self._conv.now_s),
+            "at_s": _r(self._now_s),
             "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
         }
 
