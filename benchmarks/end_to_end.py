@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.asr.streaming import StreamingConfig
+from assistant.asr.config import StreamingConfig
 from assistant.events import (
     Event,
     RawAudio,

@@ -76,7 +76,7 @@ def decode_by_length(
     * transcribe: ``WhisperModel.transcribe`` on the final's audio (pads to 30 s):
       what a straightforward integration pays, for comparison.
     """
-    from assistant.asr.streaming import StreamingConfig
+    from assistant.asr.config import StreamingConfig
 
     window_s = StreamingConfig().max_commit_lag_s + 1.0
     rows: list[dict[str, Any]] = []

@@ -12,7 +12,7 @@ __all__ = ["finals", "run_file", "write_wav"]
 
 def run_file(path: Path, decoder, realtime: bool = False, mix: bool = False) -> list[Event]:
     """The real pipeline over a file, as `turnaround replay` runs it."""
-    from assistant.asr.streaming import StreamingConfig
+    from assistant.asr.config import StreamingConfig
     from assistant.pipeline.core import Pipeline, PipelineConfig, wait_for
     from assistant.pipeline.routes import file_routes
 

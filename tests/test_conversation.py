@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.coach.conversation import is_backchannel, question_kind
+from assistant.coach.utterance import is_backchannel, question_kind
 from assistant.events import SilenceTick, Speaker
 from tests.detector_helpers import CUSTOMER, REP, Harness
 

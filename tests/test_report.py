@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from assistant.coach.conversation import is_backchannel
+from assistant.coach.utterance import is_backchannel
 from assistant.report.figures import build_report
 from assistant.report.model import Fate
 from assistant.sessions.log import read_session

@@ -8,8 +8,10 @@ import itertools
 import numpy as np
 import pytest
 
+from assistant.asr.config import StreamingConfig
 from assistant.asr.decoder import DecodeResult, Word
-from assistant.asr.streaming import DecodeKind, DecodeRequest, StreamingConfig, StreamingTranscriber
+from assistant.asr.requests import DecodeKind, DecodeRequest
+from assistant.asr.streaming import StreamingTranscriber
 from assistant.events import FinalTranscript, PartialTranscript, Speaker, SpeechEnded
 from assistant.vad.segmenter import Ended, Paused, Resumed, Started
 

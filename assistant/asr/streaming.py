@@ -36,12 +36,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 
 import numpy as np
 
-from assistant.asr.agreement import agreed_prefix, drop_repeat, join_words, trim_loop
+from assistant.asr.agreement import drop_repeat, join_words, trim_loop
+from assistant.asr.commit import TimedWord, sentence_end, words_of, words_to_commit
+from assistant.asr.config import StreamingConfig
 from assistant.asr.decoder import SAMPLE_RATE_HZ, DecodeResult, Word
+from assistant.asr.requests import DecodeKind, DecodeRequest
 from assistant.asr.text_guard import audio_rms, is_hallucination
 from assistant.events import (
     Event,
@@ -60,79 +62,6 @@ CONTEXT_TOKENS = 48
 # Two alignment frames: a final's word that starts this close to the end of its
 # audio has no audio of its own.
 END_GUESS_S = 0.04
-
-
-class DecodeKind(Enum):
-    PARTIAL = "partial"
-    FINAL = "final"
-
-
-@dataclass(frozen=True)
-class StreamingConfig:
-    # The overlay promises a caption update at least every 0.5 s while someone
-    # talks. A request every 0.5 s plus decode jitter measured p95 0.61 s between
-    # captions, so ask every 0.4 s; more often than that only burns CPU.
-    partial_interval_s: float = 0.4
-    # Re-decode while someone speaks (partial captions and progressive commits).
-    # Off for fast replay, where each utterance is decoded once when it ends.
-    partials: bool = True
-    # Commit the words two consecutive re-decodes agree on, before the utterance
-    # ends. Off: text arrives only when the speaker pauses.
-    commit_while_speaking: bool = True
-    # A word the re-decodes still disagree on this long after it was spoken is
-    # committed as the latest decode has it: bounds commit latency in a long turn.
-    max_commit_lag_s: float = 1.5
-    # Agreed words this close to the end of the newer decode's audio wait for the
-    # next decode: a word cut off by the end of the audio can be guessed the same
-    # (wrong) way twice.
-    hold_s: float = 0.3
-    # No commits from a decode of less audio than this: Whisper mishears the first
-    # words of a short window the same way twice ("Ah, this is a little expensive"
-    # came out "Uh, it's clearly missing" from 1.2 and 1.6 s of audio).
-    min_commit_audio_s: float = 0.0
-    # Committed words re-decoded (forced) at the start of every window.
-    overlap_words: int = 3
-    # Start the window this much before the first overlap word's aligned start:
-    # alignment times run late by up to a frame or two.
-    overlap_margin_s: float = 0.1
-    # End an utterance where the text has a full stop and Silero dipped (see
-    # Segmenter.split_at_dip): turn ends in real talk come 0-300 ms apart.
-    split_at_sentences: bool = True
-    # How far either side of a full stop's aligned end to look for the dip.
-    sentence_search_s: float = 0.15
-    # Prompt each decode with the same speaker's earlier committed words. Off:
-    # measured on real speech it made tiny.en loop and repeat the prompt.
-    context_prompt: bool = False
-
-
-@dataclass(frozen=True)
-class DecodeRequest:
-    kind: DecodeKind
-    speaker: Speaker
-    utterance_id: int
-    version: int
-    audio: np.ndarray
-    start_s: float  # stream time of audio[0]
-    end_s: float  # stream time of the end of audio
-    requested_wall: float
-    reply: Callable[[DecodeRequest, DecodeResult | None], None] = field(compare=False)
-    prefix: tuple[int, ...] = ()  # committed tokens the decode must start with
-    context: tuple[int, ...] = ()  # previous-text prompt
-    committed_words: int = 0  # how many words were committed when it was asked
-    known: tuple[Word, ...] = ()  # the words ``prefix`` spells
-
-
-@dataclass(frozen=True)
-class TimedWord:
-    """A word with stream times (seconds since the stream started)."""
-
-    word: Word
-    start_s: float
-    end_s: float
-
-    @property
-    def text(self) -> str:
-        return self.word.text
 
 
 @dataclass
@@ -155,10 +84,6 @@ class _Utterance:
     ended: bool = False
     end_s: float = 0.0
     speech_end_wall: float = 0.0
-
-
-def _words_of(timed: Sequence[TimedWord]) -> list[Word]:
-    return [t.word for t in timed]
 
 
 class StreamingTranscriber:
@@ -321,7 +246,7 @@ class StreamingTranscriber:
             audio_s = len(request.audio) / SAMPLE_RATE_HZ
             while words and words[-1].start_s >= audio_s - END_GUESS_S:
                 words.pop()
-        return self._timed(request, trim_loop(_words_of(utt.committed), words))
+        return self._timed(request, trim_loop(words_of(utt.committed), words))
 
     def _timed(self, request: DecodeRequest, words: Sequence[Word]) -> list[TimedWord]:
         return [TimedWord(w, request.start_s + w.start_s, request.start_s + w.end_s) for w in words]
@@ -332,7 +257,7 @@ class StreamingTranscriber:
         if request.committed_words != len(utt.committed):
             return []
         words = self._new_words(utt, request, result)
-        text = join_words([*_words_of(utt.committed), *_words_of(words)])
+        text = join_words([*words_of(utt.committed), *words_of(words)])
         rms = audio_rms(request.audio)
         if not words or is_hallucination(text, result.avg_logprob, result.no_speech_prob, rms):
             utt.tentative = None
@@ -341,15 +266,9 @@ class StreamingTranscriber:
         cfg = self.config
         window_s = len(request.audio) / SAMPLE_RATE_HZ
         if cfg.commit_while_speaking and not utt.paused and window_s >= cfg.min_commit_audio_s:
-            n = 0
-            if utt.tentative is not None:
-                n = agreed_prefix(_words_of(utt.tentative), _words_of(words))
-                # Hold back agreed words at the very end of the audio.
-                while n and words[n - 1].end_s > request.end_s - cfg.hold_s:
-                    n -= 1
-            # ... and commit, agreed or not, what has been unsettled for too long.
-            while n < len(words) and words[n].end_s <= request.end_s - cfg.max_commit_lag_s:
-                n += 1
+            n = words_to_commit(
+                utt.tentative, words, request.end_s, cfg.hold_s, cfg.max_commit_lag_s
+            )
             if n:
                 events.append(self._commit_piece(utt, words[:n]))
                 words = words[n:]
@@ -364,7 +283,7 @@ class StreamingTranscriber:
                 request.end_s,
                 text,
                 self._clock(),
-                stable_chars=len(join_words(_words_of(utt.committed))),
+                stable_chars=len(join_words(words_of(utt.committed))),
             ),
         )
         return events
@@ -372,17 +291,11 @@ class StreamingTranscriber:
     def _sentence_end(
         self, utt: _Utterance, tentative: list[TimedWord]
     ) -> tuple[float, float] | None:
-        """The first sentence end, at or after the last committed word, that more
-        words follow: a full stop at the very end of the audio is only Whisper
-        assuming the speaker stopped."""
         if not self.config.split_at_sentences:
             return None
-        words = [*utt.committed[-1:], *tentative]
-        margin = self.config.sentence_search_s
-        for here, after in zip(words, words[1:], strict=False):
-            if here.text.endswith((".", "?", "!")) and here.end_s >= utt.piece_start_s - 1e-3:
-                return (here.end_s - margin, after.start_s + margin)
-        return None
+        return sentence_end(
+            [*utt.committed[-1:], *tentative], utt.piece_start_s, self.config.sentence_search_s
+        )
 
     def _commit_piece(self, utt: _Utterance, words: Sequence[TimedWord]) -> Event:
         """Commit ``words`` while the utterance goes on."""
@@ -396,7 +309,7 @@ class StreamingTranscriber:
             utterance_id=utt.id,
             start_s=start_s,
             end_s=end_s,
-            text=join_words(_words_of(words)),
+            text=join_words(words_of(words)),
             speech_end_wall=self._wall_at(end_s),
             decoded_wall=self._clock(),
             piece=utt.pieces,
@@ -410,7 +323,7 @@ class StreamingTranscriber:
     ) -> list[Event]:
         self._pending.pop(utt.id, None)
         words = self._new_words(utt, request, result)
-        whole = join_words([*_words_of(utt.committed), *_words_of(words)])
+        whole = join_words([*words_of(utt.committed), *words_of(words)])
         if utt.pieces == 0 and is_hallucination(
             whole, result.avg_logprob, result.no_speech_prob, utt.rms
         ):
@@ -422,7 +335,7 @@ class StreamingTranscriber:
                 utterance_id=utt.id,
                 start_s=utt.piece_start_s,
                 end_s=utt.end_s,
-                text=join_words(_words_of(words)),
+                text=join_words(words_of(words)),
                 speech_end_wall=utt.speech_end_wall,
                 decoded_wall=self._clock(),
                 avg_logprob=result.avg_logprob,

@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from assistant.asr.decoder import DecodeResult
-from assistant.asr.streaming import DecodeKind, DecodeRequest
+from assistant.asr.requests import DecodeKind, DecodeRequest
 from assistant.events import Speaker
 
 log = logging.getLogger(__name__)

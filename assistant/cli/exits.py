@@ -12,8 +12,8 @@ import signal
 import sys
 import threading
 
-from assistant.cli.output import OutputError, silence_stdout
-from assistant.errors import TurnaroundError
+from assistant.cli.output import silence_stdout
+from assistant.errors import OutputError, TurnaroundError
 from assistant.logs import configure, debug_enabled
 
 EXIT_INTERRUPTED = 130

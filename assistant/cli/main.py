@@ -10,8 +10,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from assistant.asr.config import StreamingConfig
 from assistant.asr.models import DEFAULT_MODEL, load_catalog, resolve_model
-from assistant.asr.streaming import StreamingConfig
 from assistant.cli.exits import exit_status, prepare_process
 from assistant.cli.parser import build_parser
 from assistant.cli.record import input_kind, record_meta, recording_transcript_replay

@@ -9,13 +9,12 @@ still showing captions).
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import sys
 from typing import IO
 
-from assistant.errors import TurnaroundError
+from assistant.errors import OutputError
 from assistant.events import (
     ConversationMetrics,
     Event,
@@ -28,17 +27,6 @@ from assistant.events import (
     Suggestion,
     to_json_dict,
 )
-
-
-class OutputError(TurnaroundError):
-    """Standard output cannot be written. ``quiet`` when the reader simply went away
-    (a closed pipe): like any Unix tool, stop without a word."""
-
-    def __init__(self, exc: OSError) -> None:
-        self.quiet = exc.errno == errno.EPIPE
-        reason = exc.strerror or str(exc)
-        super().__init__(f"cannot write to standard output ({reason})")
-        self.exit_code = 0 if self.quiet else 2
 
 
 def write_out(out: IO[str], text: str) -> None:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from assistant.asr.streaming import StreamingConfig
+from assistant.asr.config import StreamingConfig
 from assistant.asr.worker import AsrWorker, Decoder
 from assistant.errors import TurnaroundError
 from assistant.events import (

@@ -24,8 +24,7 @@ from typing import Any
 
 from assistant.asr.decoder import WhisperDecoder
 from assistant.asr.models import DEFAULT_MODEL, resolve_model
-from assistant.cli.output import OutputError
-from assistant.errors import DeviceLostError, TurnaroundError
+from assistant.errors import DeviceLostError, OutputError, TurnaroundError
 from assistant.events import Event, FinalTranscript, Signal, SilenceTick, Suggestion, to_json_dict
 from assistant.logs import say
 from assistant.pipeline.core import Pipeline, PipelineConfig

@@ -15,8 +15,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from assistant.asr.config import StreamingConfig
 from assistant.asr.decoder import DecodeResult
-from assistant.asr.streaming import DecodeRequest, StreamingConfig, StreamingTranscriber
+from assistant.asr.requests import DecodeRequest
+from assistant.asr.streaming import StreamingTranscriber
 from assistant.audio.resample import StreamResampler, select_channel
 from assistant.errors import DeviceLostError
 from assistant.events import Event, PipelineState, RawAudio, Speaker, Status

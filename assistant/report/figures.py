@@ -13,14 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assistant.coach.conversation import (
-    ConversationState,
-    Monologue,
-    Scorer,
-    Utterance,
-    question_kind,
-)
+from assistant.coach.conversation import ConversationState, Monologue, Scorer
 from assistant.coach.detectors.base import Mode, Roles
+from assistant.coach.utterance import Utterance, question_kind
 from assistant.events import Speaker
 from assistant.report.model import (
     DEFENSIVE_DETECTOR,

@@ -30,21 +30,18 @@ import logging
 import secrets
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
-from websockets.frames import CloseCode
-from websockets.http11 import Request, Response
 
 from assistant import __version__
 from assistant.events import Event, Signal, SpeechStarted
-from assistant.server.client_queue import CLIENT_QUEUE_MAX, ClientQueue, Outgoing, outgoing
+from assistant.server.client_queue import CLIENT_QUEUE_MAX, Outgoing, outgoing
 from assistant.server.conn_guard import (
     ACCEPT_BACKLOG,
     ConnectionGuard,
@@ -52,7 +49,9 @@ from assistant.server.conn_guard import (
     guarded_connection,
     raise_fd_limit,
 )
+from assistant.server.dispatch import answer
 from assistant.server.latency import latency_record
+from assistant.server.pages import CLOSE_TIMEOUT_S, SEND_TIMEOUT_S, Page
 from assistant.server.protocol import (
     MAX_FRAME_BYTES,
     Ack,
@@ -68,28 +67,17 @@ from assistant.server.protocol import (
     parse_client_message,
 )
 from assistant.server.routes import (
-    MAX_TARGET_CHARS,
     AccessPolicy,
     is_loopback,
     overlay_url,
-    route,
-    split_target,
-    text_response,
 )
 from assistant.server.state import OverlayState
-from assistant.server.summary import SUMMARY_PATH, summary_response
+from assistant.server.summary import SUMMARY_PATH
 
 OVERLAY_DIR = Path(__file__).resolve().parents[2] / "overlay"
 SERVER_NAME = f"turnaround {__version__}"
-# A page that has not taken one frame in 5 s is stalled (a frozen tab, a dead
-# network): at 4 metrics/s plus captions its queue would be stale by then anyway.
-SEND_TIMEOUT_S = 5.0
-# A stalled peer cannot read a close frame either; abort the TCP connection then.
-CLOSE_TIMEOUT_S = 2.0
 # Latency records kept for benchmarks: hours of cards and captions, bounded.
 LATENCIES_MAX = 10_000
-# Send times remembered per client for latency acks (a page acks within a frame).
-SENT_TIMES_MAX = 256
 # Websocket keepalive: notice a vanished page within ~40 s even when idle.
 PING_INTERVAL_S = 20.0
 START_TIMEOUT_S = 10.0
@@ -98,13 +86,6 @@ START_TIMEOUT_S = 10.0
 OPEN_TIMEOUT_S = 5.0
 # On stop, how long queued frames (the last final, "stopped") may take to go out.
 FLUSH_TIMEOUT_S = 1.0
-# Pause/resume per page: a person presses a key a few times; a script spamming it
-# would otherwise turn each message into a status frame for every page.
-CONTROL_BURST = 5
-CONTROL_WINDOW_S = 5.0
-# Ids a page has acknowledged (each is acked once), bounded for day-long calls.
-ACKED_MAX = 1024
-
 # Cards the overlay took down by itself: recorded, so the report knows their fate.
 _OVERLAY_CLOSES = (CloseReason.EXPIRED, CloseReason.REPLACED)
 
@@ -112,24 +93,6 @@ log = logging.getLogger(__name__)
 
 ControlCallback = Callable[[ControlAction], None]
 FeedbackCallback = Callable[[dict[str, Any]], None]
-
-
-class _Client:
-    def __init__(self, ws: ServerConnection, number: int, queue_size: int) -> None:
-        self.ws = ws
-        self.number = number
-        self.queue = ClientQueue(queue_size)
-        self.wake = asyncio.Event()
-        self.sent_wall: OrderedDict[str, float] = OrderedDict()
-        self.acked: OrderedDict[str, None] = OrderedDict()
-        self.controls: deque[float] = deque(maxlen=CONTROL_BURST)
-        self.closing = False
-
-
-def _one_header(request: Request, name: str) -> str | None:
-    """A header that must appear once; None when absent or repeated."""
-    values = request.headers.get_all(name)
-    return values[0] if len(values) == 1 else None
 
 
 class OverlayServer:
@@ -160,7 +123,7 @@ class OverlayServer:
         self._queue_size = queue_size
         self._send_timeout_s = send_timeout_s
         self._state = OverlayState()
-        self._clients: set[_Client] = set()
+        self._clients: set[Page] = set()
         self._numbers = itertools.count(1)
         self._latencies: deque[dict[str, Any]] = deque(maxlen=LATENCIES_MAX)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -265,7 +228,9 @@ class OverlayServer:
             create_connection=guarded_connection(self.guard),
             backlog=ACCEPT_BACKLOG,
             open_timeout=OPEN_TIMEOUT_S,
-            process_request=self._process_request,
+            process_request=lambda _conn, request: answer(
+                request, self._policy, self.static_dir, self._summary
+            ),
             max_size=MAX_FRAME_BYTES,
             compression=None,  # tiny JSON frames: not worth the CPU next to Whisper
             ping_interval=PING_INTERVAL_S,
@@ -321,37 +286,32 @@ class OverlayServer:
         if self.on_card_closed is not None:
             self._callback(self.on_card_closed, self._state.closed_record(msg))
 
-    def _enqueue(self, client: _Client, item: Outgoing) -> None:
-        if client.closing:
-            return
-        if client.queue.put(item):
-            client.wake.set()
-        else:
+    def _enqueue(self, client: Page, item: Outgoing) -> None:
+        if not client.offer(item):
             self._drop(client, "too slow: send queue full")
 
-    def _drop(self, client: _Client, reason: str) -> None:
+    def _drop(self, client: Page, reason: str) -> None:
         if client.closing:
             return
         client.closing = True
         self.disconnected_slow += 1
         log.warning("overlay client %d disconnected: %s", client.number, reason)
-        task = asyncio.create_task(self._close(client.ws, reason))
+        task = asyncio.create_task(client.close(reason))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    @staticmethod
-    async def _close(ws: ServerConnection, reason: str) -> None:
-        # 1013 "try again later": the page reconnects and starts from a snapshot.
-        try:
-            await asyncio.wait_for(ws.close(CloseCode.TRY_AGAIN_LATER, reason), CLOSE_TIMEOUT_S)
-        except asyncio.TimeoutError:
-            ws.transport.abort()
-
     async def _connection(self, ws: ServerConnection) -> None:
-        client = _Client(ws, next(self._numbers), self._queue_size)
+        client = Page(ws, next(self._numbers), self._queue_size)
         self._clients.add(client)
         self._enqueue(client, Outgoing(self._state.snapshot(SERVER_NAME).to_wire()))
-        sender = asyncio.create_task(self._send_loop(client))
+        sender = asyncio.create_task(
+            client.send_loop(
+                self._send_timeout_s,
+                lambda: self._drop(
+                    client, f"stalled: no frame taken in {self._send_timeout_s:g} s"
+                ),
+            )
+        )
         try:
             async for raw in ws:
                 try:
@@ -365,28 +325,9 @@ class OverlayServer:
             self._clients.discard(client)
             sender.cancel()
 
-    async def _send_loop(self, client: _Client) -> None:
-        while True:
-            item = client.queue.pop()
-            if item is None:
-                client.wake.clear()
-                await client.wake.wait()
-                continue
-            try:
-                await asyncio.wait_for(client.ws.send(item.text), self._send_timeout_s)
-            except asyncio.TimeoutError:
-                self._drop(client, f"stalled: no frame taken in {self._send_timeout_s:g} s")
-                return
-            except ConnectionClosed:
-                return
-            if item.track_id is not None:
-                client.sent_wall[item.track_id] = time.monotonic()
-                if len(client.sent_wall) > SENT_TIMES_MAX:
-                    client.sent_wall.popitem(last=False)
-
     # -- page messages ---------------------------------------------------------------
 
-    def _on_message(self, client: _Client, raw: str | bytes) -> None:
+    def _on_message(self, client: Page, raw: str | bytes) -> None:
         try:
             msg = parse_client_message(raw)
             if isinstance(msg, Feedback):
@@ -399,12 +340,8 @@ class OverlayServer:
             elif isinstance(msg, Control):
                 if self.on_control is None:
                     raise ProtocolError("unavailable", "this session cannot be paused")
-                now = time.monotonic()
-                if len(client.controls) == CONTROL_BURST and now - client.controls[0] < (
-                    CONTROL_WINDOW_S
-                ):
+                if not client.allow_control(time.monotonic()):
                     raise ProtocolError("rate_limited", "too many pause/resume requests; wait")
-                client.controls.append(now)
                 self._callback(self.on_control, msg.action)
                 self._enqueue(client, Outgoing(Ack("control", msg.action.value).to_wire()))
             elif isinstance(msg, Rendered):
@@ -422,45 +359,21 @@ class OverlayServer:
         if self._callbacks is not None:
             self._callbacks.submit(run)
 
-    def _on_rendered(self, client: _Client, msg: Rendered) -> None:
+    def _on_rendered(self, client: Page, msg: Rendered) -> None:
         """Latency, two ways (README.md, "Latency"): server clock at the ack's arrival
         (includes the ack's trip back, well under a millisecond on loopback), and the
         server's send time plus the page's own receive-to-paint delay."""
         origin = self._state.origin(msg.id)
         if origin is None:
             raise ProtocolError("unknown_id", "no such card or caption (it may be too old)")
-        if msg.id in client.acked:
+        if not client.first_ack(msg.id):
             return
-        client.acked[msg.id] = None
-        if len(client.acked) > ACKED_MAX:
-            client.acked.popitem(last=False)
         sent = client.sent_wall.get(msg.id)
         if sent is None:
             return  # not sent live to this page (a snapshot, or long ago): no latency
         self._latencies.append(
             latency_record(origin, msg.id, client.number, sent, time.monotonic(), msg.render_ms)
         )
-
-    # -- HTTP ------------------------------------------------------------------------
-
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        try:
-            path, query = split_target(request.path)
-            if path == SUMMARY_PATH and len(request.path) <= MAX_TARGET_CHARS:
-                reason = self._policy.check_host(_one_header(request, "Host"))
-                if reason is not None:
-                    return text_response(HTTPStatus.FORBIDDEN, f"forbidden: {reason}")
-                return summary_response(self._summary, self._policy.check_token(query))
-            return route(
-                self._policy,
-                self.static_dir,
-                request.path,
-                _one_header(request, "Host"),
-                _one_header(request, "Origin"),
-            )
-        except Exception:  # route() is written not to raise; a bug is still a 500 only
-            log.error("overlay request failed", exc_info=True)
-            return text_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
 
 
 def _loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

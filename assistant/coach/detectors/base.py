@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from assistant.coach.conversation import ConversationState, Utterance
+from assistant.coach.conversation import ConversationState
+from assistant.coach.utterance import Utterance
 from assistant.events import Signal, Speaker
 
 

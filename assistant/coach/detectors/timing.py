@@ -3,8 +3,9 @@ interruptions. Counts and clocks only, so each runs in microseconds."""
 
 from __future__ import annotations
 
-from assistant.coach.conversation import ConversationState, Turn, Utterance
+from assistant.coach.conversation import ConversationState
 from assistant.coach.detectors.base import Context, make_signal
+from assistant.coach.utterance import Turn, Utterance
 from assistant.events import Signal, Speaker
 
 # Gaps after a question are normally well under a second in conversation; a few
