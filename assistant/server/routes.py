@@ -13,7 +13,9 @@ socket:
 * **Token**: with a token (always, when bound beyond loopback) the websocket URL must
   carry ``?token=...``; compared in constant time.
 * **Static files**: only regular files under ``overlay/`` with a known type; no dot
-  files, no ``..``, no symlinks out of the directory.
+  files, no ``..``, no symlinks out of the directory. The page's source is the
+  repository's ``overlay/`` folder; an installed package carries it as
+  ``assistant/server/overlay/`` (see :func:`overlay_dir`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import ipaddress
 import mimetypes
 from dataclasses import dataclass
 from http import HTTPStatus
+from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -61,6 +64,16 @@ SECURITY_HEADERS = (
     ("Cross-Origin-Resource-Policy", "same-origin"),
 )
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def overlay_dir() -> Path:
+    """Where the page's files are: inside the installed package (a wheel ships the
+    repository's ``overlay/`` folder as ``assistant/server/overlay/``), else the
+    source checkout's ``overlay/`` (a checkout or an editable install)."""
+    packaged = Path(str(resources.files("assistant.server").joinpath("overlay")))
+    if (packaged / "index.html").is_file():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "overlay"
 
 
 def is_loopback(host: str) -> bool:

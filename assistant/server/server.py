@@ -69,12 +69,12 @@ from assistant.server.protocol import (
 from assistant.server.routes import (
     AccessPolicy,
     is_loopback,
+    overlay_dir,
     overlay_url,
 )
 from assistant.server.state import OverlayState
 from assistant.server.summary import SUMMARY_PATH
 
-OVERLAY_DIR = Path(__file__).resolve().parents[2] / "overlay"
 SERVER_NAME = f"turnaround {__version__}"
 # Latency records kept for benchmarks: hours of cards and captions, bounded.
 LATENCIES_MAX = 10_000
@@ -101,7 +101,7 @@ class OverlayServer:
         host: str = "127.0.0.1",
         port: int = 8765,
         token: str | None = None,
-        static_dir: Path = OVERLAY_DIR,
+        static_dir: Path | None = None,
         on_control: ControlCallback | None = None,
         on_feedback: FeedbackCallback | None = None,
         queue_size: int = CLIENT_QUEUE_MAX,
@@ -115,7 +115,7 @@ class OverlayServer:
         if token is None and not is_loopback(host):
             token = secrets.token_urlsafe(24)
         self.token = token
-        self.static_dir = Path(static_dir)
+        self.static_dir = Path(static_dir) if static_dir is not None else overlay_dir()
         self.on_control = on_control
         self.on_feedback = on_feedback
         self.on_card_closed = on_card_closed  # cards that expired or were replaced
