@@ -35,7 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from .common import RATE_HZ, REPO, SAMPLE_CALL, ResourceSampler, percentiles, say
+from .material import RATE_HZ, REPO, SAMPLE_CALL
+from .results import percentiles, say
+from .sampler import ResourceSampler
 
 # Memory settles as the first minutes fill caches (allocator arenas, the
 # conversation state's windows, asyncio's buffers): judged after this share of
@@ -81,12 +83,10 @@ def soak(
     from assistant.server.server import OverlayServer
 
     from .cost import load_model
-    from .end_to_end import make_session, run_sessions
+    from .harness import make_session, run_sessions
 
     if decoder is None:
-        from .common import Results
-
-        decoder = load_model("tiny.en", Results(), prefix="soak")
+        decoder, _ = load_model("tiny.en", prefix="soak")
     emitted: list[tuple[float, FinalTranscript]] = []  # (dispatch wall, final)
 
     def track(event: Any) -> None:
@@ -99,7 +99,7 @@ def soak(
         path = long_call(Path(tmp) / "long_call.wav", minutes)
         record = make_session(
             path, decoder, realtime=False, partials=False, speed=speed,
-            playbook=load_playbook("sales-call"), extra_handlers=[track, server.handler],
+            playbook=load_playbook("sales-call"), server=server, handlers=[track],
         )  # fmt: skip
         load = _start_load(server.port, clients, idle)
         say(f"soak: {minutes:g} min at {speed:g}x, {clients} pages, {idle} idle connections")

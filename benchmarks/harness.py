@@ -1,18 +1,19 @@
-"""End to end: replay real speech through the real pipeline and measure what a user
-would see.
+"""The harness every timed section runs a session through.
 
-Each stream is a :class:`assistant.pipeline.session.Session` fed by ``FileSource`` (real-time
-pacing, exactly as ``turnaround replay`` does) with the suggestion engine attached,
-run on its own thread; N concurrent streams are N sessions, each with its own
-decoder, in this one process (the worst case: all of them talk at the same time).
+A session is built by ``assistant.assemble.assemble`` -- exactly the wiring the
+``turnaround`` command uses -- over a recording, and every event it emits is kept
+with the wall time the consumer received it. Sources are wrapped to learn when the
+replay started (so a scripted speech end becomes a wall time), or paced to a fixed
+speed for long calls.
 
-"End of speech" is measured two ways and both are reported:
+"End of speech" is measured two ways and both are reported by the sections:
 
-* **true**: where the script says the speech ended (``sample_call.json``, the AMI
-  reference timings). Its wall time is the replay's start plus that stream position,
-  because ``FileSource`` paces every block from its own start. We learn the start by
-  watching the blocks go by: ``captured_wall - position`` is the start plus however
-  late that block was, so the minimum over all blocks is the start itself.
+* **true**: where the script says the speech ended (``sample_call.json``, the
+  recordings' reference timings). Its wall time is the replay's start plus that
+  stream position, because ``FileSource`` paces every block from its own start. The
+  start is learnt by watching the blocks go by: ``captured_wall - position`` is the
+  start plus however late that block was, so the minimum over all blocks is the
+  start itself.
 * **vad**: ``FinalTranscript.speech_end_wall``, the end the VAD saw (a frame or two
   later than the true end).
 """
@@ -22,23 +23,19 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from assistant.asr.config import StreamingConfig
-from assistant.events import (
-    Event,
-    RawAudio,
-)
+from assistant.assemble import Assembly, assemble
+from assistant.events import Event, RawAudio
 from assistant.pipeline.core import PipelineConfig
-from assistant.pipeline.routes import Route
+from assistant.pipeline.routes import Route, file_routes
 from assistant.pipeline.session import Handler, Session, SessionOptions
 
-from .common import CORES, ResourceSampler, percentiles, say
-from .latency import analyse, lag_summary
-
+# How often the audio lag and the finals waiting are polled during a run.
 LAG_POLL_S = 0.25
 
 
@@ -104,13 +101,17 @@ class PacedSource:
 
 @dataclass
 class StreamRecord:
-    """Everything one session emitted, with the consumer's receipt time."""
+    """One assembled session and everything it emitted, with receipt times."""
 
     name: str
     source: TappedSource
-    session: Session
+    assembly: Assembly = field(init=False)
     events: list[tuple[float, Event]] = field(default_factory=list)
     error: BaseException | None = None
+
+    @property
+    def session(self) -> Session:
+        return self.assembly.session
 
     def handler(self, event: Event) -> None:
         self.events.append((time.monotonic(), event))
@@ -124,30 +125,31 @@ def make_session(
     decoder: Any,
     realtime: bool,
     partials: bool,
-    extra_handlers: list[Handler] | None = None,
     playbook: Any = None,
     mix: bool = False,
     speed: float | None = None,
+    server: Any = None,
+    handlers: Sequence[Handler] = (),
 ) -> StreamRecord:
-    """One session over ``path``; ``playbook`` None means captions only (no coach)."""
-    from assistant.pipeline.routes import file_routes
-
+    """A session over ``path`` as ``turnaround replay`` builds it; ``playbook`` None
+    means captions only, ``server`` an overlay server (already listening) to attach,
+    ``handlers`` consumers that run before the recording of events."""
     routes = file_routes(path, realtime, mix=mix)
     source = routes[0].source
     tap = TappedSource(PacedSource(source, speed) if speed else source)
     routes = [Route(tap, r.speaker, r.channel) for r in routes]
-    handlers: list[Handler] = []
-    if playbook is not None:
-        from assistant.coach.engine import SuggestionEngine
-
-        handlers.append(SuggestionEngine(playbook).feed)  # ignores what it does not use
-    opts = SessionOptions(
+    options = SessionOptions(
         quiet=True, pipeline=PipelineConfig(streaming=StreamingConfig(partials=partials))
     )
-    session = Session(routes, opts, handlers, decoder=decoder)
-    record = StreamRecord(path.name, tap, session)
-    session.handlers.append(record.handler)
-    session.handlers.extend(extra_handlers or [])
+    record = StreamRecord(path.name, tap)
+    record.assembly = assemble(
+        routes,
+        options,
+        playbook=playbook,
+        decoder=decoder,
+        server=server,
+        handlers=[*handlers, record.handler],
+    )
     return record
 
 
@@ -158,7 +160,7 @@ def run_sessions(records: list[StreamRecord], timeout_s: float = 3600) -> dict[s
 
     def run(rec: StreamRecord) -> None:
         try:
-            rec.session.run()
+            rec.assembly.run()
         except BaseException as exc:  # reported, never swallowed
             rec.error = exc
 
@@ -202,100 +204,3 @@ def unthrottled(name: str = "sales-call") -> Any:
         repeat_prompt_after_s=0.0,
     )
     return replace(pb, limits=limits, rules=tuple(replace(r, cooldown_s=0.0) for r in pb.rules))
-
-
-def realtime_run(
-    paths: list[Path],
-    decoders: list[Any],
-    truth: list[dict[str, Any]] | None,
-    label: str,
-    browser: Any = None,
-    playbook: Any = None,
-    mix: bool = False,
-) -> dict[str, Any]:
-    """N concurrent real-time sessions (one per path); figures pooled over streams."""
-    say(
-        f"{label}: replaying {len(paths)} stream(s) in real time "
-        f"({sum(_duration(p) for p in paths) / len(paths):.0f} s each)"
-    )
-    records = [
-        make_session(
-            p,
-            d,
-            realtime=True,
-            partials=True,
-            playbook=playbook,
-            mix=mix,
-            extra_handlers=[browser.handler] if browser is not None and i == 0 else None,
-        )
-        for i, (p, d) in enumerate(zip(paths, decoders, strict=True))
-    ]
-    with ResourceSampler() as sampler:
-        run = run_sessions(records)
-    cpu_share = sampler.cpu_share()
-    if browser is not None:
-        browser.settle()
-    per_stream = [
-        analyse(r, truth, browser.latencies if browser is not None and i == 0 else None)
-        for i, r in enumerate(records)
-    ]
-    pooled = _pool(per_stream)
-    t_speech = _speech_spans(records, truth)
-    pooled.update(
-        wall_s=round(run["wall_s"], 2),
-        cpu_share=round(cpu_share, 4),
-        cpu_share_speaking=_round(sampler.cpu_share_during(t_speech)),
-        peak_rss_mb=round(sampler.peak_rss_mb, 1),
-        cpu_s_per_audio_s=round(
-            cpu_share * CORES * run["wall_s"] / max(per_stream[0]["audio_s"], 1e-9), 4
-        ),
-        cpu_by_thread=sampler.cpu_by_thread(),
-        lag=lag_summary(run["lag"], run["started"]),
-        resources=sampler.timeline(run["started"]),
-        streams=len(paths),
-    )
-    say(
-        f"{label}: final p50/p95 {pooled['final_true_s']['p50']}/{pooled['final_true_s']['p95']} s"
-        f" (true end), CPU {cpu_share * 100:.0f}% of {CORES} cores"
-    )
-    return pooled
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(x, 4)
-
-
-def _duration(path: Path) -> float:
-    from assistant.audio.file_source import declared_duration_s
-
-    return declared_duration_s(path) or 0.0
-
-
-def _speech_spans(
-    records: list[StreamRecord], truth: list[dict[str, Any]] | None
-) -> list[tuple[float, float]]:
-    """Wall spans in which the script says someone speaks (any stream)."""
-    spans = []
-    for rec in records:
-        t0 = rec.source.start_wall
-        spans += [(t0 + line["start"], t0 + line["end"]) for line in truth or []]
-    return spans
-
-
-def _pool(per_stream: list[dict[str, Any]]) -> dict[str, Any]:
-    """Percentiles over the samples of every stream, counts summed."""
-    first = per_stream[0]
-    pooled: dict[str, Any] = dict(first)
-    if len(per_stream) == 1:
-        return pooled
-    for key in ("final_true_s", "final_vad_s", "suggestion_true_s"):
-        pooled[key] = percentiles(x for s in per_stream for x in s["samples"][key])
-    for key in ("finals", "lines", "lines_matched", "cards", "audio_s", "asr_busy_s"):
-        pooled[key] = round(sum(s[key] for s in per_stream), 3)
-    pooled["dropped_partials"] = sum(s["dropped_partials"] or 0 for s in per_stream)
-    pooled["by_length"] = [x for s in per_stream for x in s["by_length"]]
-    pooled["samples"] = {
-        key: [x for s in per_stream for x in s["samples"][key]] for key in first["samples"]
-    }
-    pooled["decoder_busy_per_audio_s"] = round(pooled["asr_busy_s"] / pooled["audio_s"], 4)
-    return pooled
