@@ -5,7 +5,7 @@ The recorded finals are fed, in recorded order, to the live coach's own
 call, and talk time and monologues are the numbers the detectors saw. Questions use
 the coach's own rule (``question_kind``) sentence by sentence, so an utterance that
 asks two questions counts two.
-Each figure's method is spelled out in ``report_model.METHOD``.
+Each figure's method is spelled out in ``report.model.METHOD``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What the coaching report shows: its figures as typed records, the published
 benchmarks it compares against, and how each figure is computed (``METHOD``, which
-every format prints). ``report_figures`` fills these in from a session log."""
+every format prints). ``report.figures`` fills these in from a session log."""
 
 from __future__ import annotations
 

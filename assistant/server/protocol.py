@@ -168,7 +168,7 @@ def _choice(data: dict[str, Any], key: str, allowed: type[Enum]) -> str:
 @dataclass(frozen=True)
 class ServerMessage:
     """Base of everything the server sends. Which messages a slow client may lose
-    is the server's drop policy (``server._outgoing`` and ``client_queue``)."""
+    is the server's drop policy (``client_queue``)."""
 
     type: ClassVar[str] = ""
 

@@ -1,10 +1,10 @@
 """A session's file, written as it goes (append + flush per line), so a crash loses
 at most the line being written. Audio is never written.
 
-The first line is the session's metadata (``session_log`` documents the format);
+The first line is the session's metadata (``sessions.log`` documents the format);
 then events and card records; a clean end adds a ``SessionEnd`` line. The file is
 created private (0600, in a 0700 folder) and under a name no other run can take
-(``session_store.create_session_file``).
+(``sessions.store.create_session_file``).
 """
 
 from __future__ import annotations
