@@ -59,7 +59,7 @@ def readme_block(source: Path) -> str:
     """README's Performance tables, rendered from ``source`` (a saved run)."""
     doc = json.loads(source.read_text("utf-8"))
     name = source.resolve().relative_to(REPO) if source.resolve().is_relative_to(REPO) else source
-    body = markdown(doc, level=3).split("\n", 1)[1]  # README has its own heading
+    body = markdown(doc, level=2).split("\n", 1)[1]  # README has its own heading
     return f"{BEGIN.format(source=name)}\n{body.strip()}\n{END}"
 
 
