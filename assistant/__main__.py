@@ -4,7 +4,7 @@ import sys
 def run() -> None:
     """Entry point: Ctrl-C while the heavy imports load is a quiet exit too."""
     try:
-        from .cli import main
+        from assistant.cli.main import main
     except KeyboardInterrupt:
         sys.exit(130)
     sys.exit(main())

@@ -28,6 +28,32 @@ class Speaker(str, Enum):
     UNKNOWN = "unknown"
 
 
+class PipelineState(str, Enum):
+    """Where the pipeline is. The value is what the overlay protocol and ``--json``
+    carry."""
+
+    STARTING = "starting"
+    LISTENING = "listening"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    ERROR = "error"
+
+
+class Severity(str, Enum):
+    """How much a card matters: a warning replaces a tip, never the other way round."""
+
+    INFO = "info"
+    WARN = "warn"
+    ALERT = "alert"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARN: 1, Severity.ALERT: 2}
+
+
 @dataclass(frozen=True)
 class RawAudio:
     """A block as the device or decoder delivered it: (frames, channels) float32 at
@@ -129,22 +155,44 @@ class Suggestion:
     prompt: str
     why: str
     source: str
-    severity: str  # "info" | "warn" | "alert"
+    severity: Severity
     at_s: float
     evidence: dict[str, Any] = field(default_factory=dict)
     created_wall: float = 0.0
     speech_end_wall: float | None = None  # latency origin, when caused by speech
+
+    def __post_init__(self) -> None:
+        # "warn" and Severity.WARN are one severity; the field always holds the enum.
+        object.__setattr__(self, "severity", Severity(self.severity))
+
+
+@dataclass(frozen=True)
+class ConversationMetrics:
+    """The coach's running figures after a final or a silence tick: what the overlay's
+    talk meter, silence timer and monologue chip show. The overlay reads them from
+    here rather than keeping a conversation state of its own."""
+
+    now_s: float
+    silence_s: float  # seconds since anyone last spoke
+    talk_s: dict[Speaker, float]  # per speaker who has spoken, over the last window_s
+    window_s: float
+    monologue: Speaker | None  # who holds the floor (None: nobody has spoken yet)
+    monologue_s: float  # for how long, backchannels from the other side included
+    monologue_warn_s: float  # when the coach calls it a monologue
 
 
 @dataclass(frozen=True)
 class Status:
     """Pipeline health: model, devices, how far behind real time we are."""
 
-    state: str  # "starting" | "listening" | "paused" | "stopped" | "error"
+    state: PipelineState
     detail: str = ""
     lag_s: float = 0.0
     dropped_partials: int = 0
     dropped_audio_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", PipelineState(self.state))
 
 
 Event = (
@@ -155,6 +203,7 @@ Event = (
     | SilenceTick
     | Signal
     | Suggestion
+    | ConversationMetrics
     | Status
 )
 

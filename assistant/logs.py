@@ -12,6 +12,7 @@ system resource" with a traceback about 12,000 lines long. Here every record is 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -104,3 +105,11 @@ def configure(stream: Any = None) -> logging.Handler:
     if root.level > logging.WARNING or root.level == logging.NOTSET:
         root.setLevel(logging.WARNING)
     return handler
+
+
+def say(message: str, quiet: bool = False) -> None:
+    """A progress or status line for the user: ``turnaround: <message>`` on stderr."""
+    if not quiet:
+        # stderr closed or full: there is nowhere left to say it.
+        with contextlib.suppress(OSError, ValueError):
+            print(f"turnaround: {message}", file=sys.stderr, flush=True)

@@ -1,11 +1,14 @@
 """Where does the time go, and did my change make it worse?
 
-    python -m benchmarks --quick                 # under a minute: every section, smaller
-    python -m benchmarks                         # the full run (~8 min on 2 cores)
-    python -m benchmarks --compare benchmarks/reference.json   # exit 1 on a regression
+    python -m benchmarks --quick                 # ~3 min: every section, smaller
+    python -m benchmarks                         # the full run (~10 min on 2 cores)
+    python -m benchmarks --quick --compare benchmarks/reference-quick.json   # gate
 
-Writes ``<out>/<time>-<mode>/``: ``result.json`` (every figure), ``summary.md`` (the
-tables) and PNG plots. See benchmarks/README.md for what each figure means.
+Each section (``realspeech``, ``e2e``, ...) is a function that returns its figures
+(:class:`results.Section`); sessions run through ``harness`` (the product's own
+``assemble``); the budget is ``budget.BUDGET``. Writes ``<out>/<time>-<mode>/``:
+``result.json`` (every figure), ``summary.md`` (the tables) and PNG plots. See
+benchmarks/README.md for what each figure means.
 """
 
 from __future__ import annotations
@@ -24,19 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .common import REPO, SAMPLE_CALL, Results, Skip, say
+from .material import REPO, SAMPLE_CALL
+from .results import Results, Section, Skip, say
 
-SECTIONS = (
-    "realspeech",
-    "windows",
-    "stages",
-    "e2e",
-    "scaling",
-    "models",
-    "accuracy",
-    "cost",
-    "baselines",
-)
+SECTIONS = ("realspeech", "windows", "stages", "e2e", "scaling", "models", "cost")
 DEFAULT_DATA = REPO.parent / "shared" / "eval"
 DEFAULT_OUT = REPO / "benchmarks" / "results"
 REFERENCE = REPO / "benchmarks" / "reference.json"
@@ -55,12 +49,13 @@ class Plan:
     fanout_messages: int = 50
     streams: tuple[int, ...] = (1, 2, 4)
     models: bool = True
-    accuracy_realtime: bool = True
     silence_s: float = 15.0
     long_minutes: float = 30.0
     vad_audio_s: float = 30.0
     # Real recordings replayed in real time (None: all of conversations.BUILDERS).
     realspeech: tuple[str, ...] | None = None
+    # Offline decoding is repeated for the spread of its CPU figure.
+    offline_repeats: int = 3
 
 
 FULL = Plan("full", None)
@@ -75,7 +70,6 @@ QUICK = Plan(
     fanout_messages=20,
     streams=(1,),
     models=False,
-    accuracy_realtime=False,
     silence_s=3.0,
     long_minutes=1.5,
     vad_audio_s=10.0,
@@ -92,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Sections: " + ", ".join(SECTIONS) + ". Optional parts (Chromium, the shared "
         "evaluation data, other models) are skipped with a message when missing.",
     )
-    p.add_argument("--quick", action="store_true", help="every section, smaller: under a minute")
+    p.add_argument("--quick", action="store_true", help="every section, smaller: ~3 minutes")
     p.add_argument(
         "--data",
         type=Path,
@@ -110,13 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--compare",
         type=Path,
         metavar="OLD.json",
-        help="after the run, compare with OLD by ratio; exit 1 on a regression",
+        help="after the run, compare with OLD; exit 1 when a figure got worse by more than "
+        "the threshold and its noise",
     )
     p.add_argument(
         "--threshold",
         type=float,
         default=1.25,
-        help="worse-by ratio that counts as a regression (default: %(default)s)",
+        help="smallest worse-by ratio that can count as a regression (default: %(default)s)",
     )
     p.add_argument(
         "--compare-all",
@@ -181,8 +176,8 @@ class Runner:
     def __init__(self, plan: Plan, args: argparse.Namespace) -> None:
         from assistant.audio.file_source import decode_file, write_wav
 
-        from .common import excerpt, load_script, speech_material
-        from .end_to_end import unthrottled
+        from .harness import unthrottled
+        from .material import excerpt, load_script, speech_material
 
         self.plan, self.args = plan, args
         self.results = Results(meta=_meta(plan, args))
@@ -196,10 +191,10 @@ class Runner:
         script = load_script()
         self.speech, self.line_ends = speech_material(self.call, script)
         if plan.call_window_s is None:
-            self.call_path, self.truth, self.call_audio = SAMPLE_CALL, script, self.call
+            self.call_path, self.truth = SAMPLE_CALL, script
         else:
-            self.call_audio, self.truth = excerpt(self.call, script, *plan.call_window_s)
-            self.call_path = write_wav(self.tmp / "call_excerpt.wav", self.call_audio)
+            audio, self.truth = excerpt(self.call, script, *plan.call_window_s)
+            self.call_path = write_wav(self.tmp / "call_excerpt.wav", audio)
         self.playbook = unthrottled()
         self.decoder: Any = None
         self.e2e: dict[str, Any] | None = None
@@ -225,50 +220,44 @@ class Runner:
         finally:
             overlay.__exit__(None, None, None)
 
-    def section(self, name: str, fn: Callable[[], Any]) -> None:
+    def section(self, name: str, fn: Callable[[], Section]) -> Section | None:
+        """Run one section and file what it returns; a skip or a failure is noted,
+        and the other sections go on."""
         only = self.args.only
         if only and name.split(".")[0] not in only.split(","):
-            return
+            return None
         say(f"== {name}")
         try:
-            value = fn()
+            result = fn()
         except Skip as exc:
             self.results.skip(name, str(exc))
-            return
+            return None
         except Exception as exc:  # one broken section must not lose the others' figures
             traceback.print_exc()
             self.failed[name] = f"{type(exc).__name__}: {exc}"
             say(f"{name} FAILED: {exc}")
-            return
-        if value is not None:
-            parts = name.split(".")
-            target = self.results.sections
-            for part in parts[:-1]:
-                target = target.setdefault(part, {})
-            target[parts[-1]] = value
+            return None
+        self.results.add(name, result)
+        return result
 
     def run(self) -> Results:
-        from . import accuracy, cost, fanout, realspeech, scaling, stages, windows
-        from .end_to_end import realtime_run
+        from . import cost, e2e, fanout, realspeech, scaling, stages, windows
 
-        p, r, data = self.plan, self.results, self.args.data
-        self.decoder = cost.load_model(self.args.model, r)
-        r.sections["setup"] = {
-            "model": self.args.model,
-            "load_s": round(self.decoder.load_s, 3),
-            "warmup_s": round(self.decoder.warmup_s, 3),
-        }
+        p, data, model = self.plan, self.args.data, self.args.model
+
+        self.decoder, loaded = cost.load_model(model)  # every section needs it
+        self.results.add("setup", loaded)
         has_data = (data / "text" / "ami_ES2011a.jsonl").is_file()
         if not data.is_dir():
-            r.skip("data", f"no evaluation data at {data} (pass --data DIR)")
+            self.results.skip("data", f"no evaluation data at {data} (pass --data DIR)")
         self.section(
             "realspeech",
-            lambda: realspeech.run(data, self.decoder, p.realspeech, self.tmp, r),
+            lambda: realspeech.run(data, self.decoder, p.realspeech, self.tmp, p.offline_repeats),
         )
         if p.models:
-            self.section("windows", lambda: windows.run(data, self.args.model, r))
+            self.section("windows", lambda: windows.run(data, model))
         self.section(
-            "stages.resample_vad", lambda: stages.resample_and_vad(self.speech, p.vad_audio_s, r)
+            "stages.resample_vad", lambda: stages.resample_and_vad(self.speech, p.vad_audio_s)
         )
         self.section(
             "stages.decode",
@@ -278,32 +267,29 @@ class Runner:
                 self.line_ends,
                 p.decode_lengths_s,
                 p.decode_repeats,
-                r,
                 baseline=p.transcribe_baseline,
             ),
         )
-        self.section("stages.detectors", lambda: stages.detectors(data if has_data else None, r))
-        self.section("stages.fanout", lambda: fanout.run(p.fanout_clients, p.fanout_messages, r))
+        self.section("stages.detectors", lambda: stages.detectors(data if has_data else None))
+        self.section("stages.fanout", lambda: fanout.run(p.fanout_clients, p.fanout_messages))
 
-        def e2e() -> dict[str, Any]:
+        def end_to_end() -> Section:
             with self.browser() as page:
-                self.e2e = realtime_run(
-                    [self.call_path], [self.decoder], self.truth, "end to end", page, self.playbook
-                )
-            return self.e2e
+                out = e2e.section(self.call_path, self.decoder, self.truth, page, self.playbook)
+            self.e2e = out.detail
+            return out
 
-        self.section("end_to_end", e2e)
+        self.section("end_to_end", end_to_end)
         self.section(
             "scaling.streams",
             lambda: scaling.streams(
                 p.streams,
                 self.decoder,
-                lambda: cost.load_model(self.args.model, Results()),
+                lambda: cost.load_model(model)[0],
                 self.call_path,
                 self.truth,
                 self.playbook,
                 self.browser,
-                r,
                 {1: self.e2e} if self.e2e else {},
             ),
         )
@@ -311,63 +297,34 @@ class Runner:
             self.section(
                 "models",
                 lambda: scaling.models(
-                    self.args.model,
+                    model,
                     self.call_path,
                     self.truth,
                     self.speech,
                     self.line_ends,
                     p.decode_lengths_s,
                     self.playbook,
-                    r,
                 ),
             )
-        self.section("accuracy", lambda: accuracy.run(data, self.decoder, p.accuracy_realtime, r))
-        self.section(
-            "cost.silence", lambda: cost.silence(self.decoder, p.silence_s, self.playbook, r)
-        )
+        self.section("cost.silence", lambda: cost.silence(self.decoder, p.silence_s, self.playbook))
         minutes = self.args.minutes or p.long_minutes
-        self.section("cost.long_call", lambda: cost.long_call_in_child(minutes, self.args.model, r))
-        self.section("baselines", self._baselines)
-        return r
-
-    def _baselines(self) -> dict[str, Any]:
-        from . import baselines
-
-        off = baselines.offline(self.decoder, self.call_audio, self.truth)
-        naive = baselines.naive_window(self.decoder, self.call_audio, self.truth)
-        out: dict[str, Any] = {"offline": off, "naive": naive}
-        e = self.e2e
-        if e:
-            out["ours"] = {
-                "final_p50": e["final_true_s"]["p50"],
-                "final_p95": e["final_true_s"]["p95"],
-                "cpu_s_per_audio_s": e["cpu_s_per_audio_s"],
-                "wer": (e.get("wer") or {}).get("wer"),
-            }
-            from .common import ratio
-
-            out["ratios"] = {
-                "final_p50_vs_naive": ratio(e["final_true_s"]["p50"], naive["final_true_s"]["p50"]),
-                "final_p95_vs_naive": ratio(e["final_true_s"]["p95"], naive["final_true_s"]["p95"]),
-                "cpu_vs_offline": ratio(e["cpu_s_per_audio_s"], off["cpu_s_per_audio_s"]),
-                "cpu_vs_naive": ratio(e["cpu_s_per_audio_s"], naive["cpu_s_per_audio_s"]),
-            }
-        return out
+        self.section("cost.long_call", lambda: cost.long_call_in_child(minutes, model))
+        return self.results
 
 
 def finish(runner: Runner, started: float) -> dict[str, Any]:
-    """Move bulky series out of the sections, add the headline metrics and budget."""
-    from .report import budget
-    from .summary_metrics import add_headline_metrics, collect_series
+    """Move bulky series out of the sections, then judge the run against the budget."""
+    from .budget import annotate, check
+    from .plots import collect_series
 
     r = runner.results
     r.meta["loadavg_end"] = _loadavg()
     r.meta["wall_s"] = round(time.monotonic() - started, 1)
     r.series.update(collect_series(r.sections))
-    add_headline_metrics(r)
+    annotate(r.metrics)
     doc = r.to_json()
     doc["failed"] = runner.failed
-    doc["budget"] = budget(doc)
+    doc["budget"] = check(doc)
     return doc
 
 

@@ -1,10 +1,10 @@
 """Speech end -> card painted in a real headless Chromium.
 
-Starts the overlay server (``assistant/server.py``) on a free loopback port, opens
-its page in Chromium through Playwright, and hands the server's ``handler`` to the
-session. The page acknowledges every final caption and card after it has painted
-it (``rendered`` messages); the server turns those into latency records, which
-:mod:`benchmarks.end_to_end` maps back to true speech ends.
+Starts the overlay server (``assistant/server/server.py``) on a free loopback port and
+opens its page in Chromium through Playwright; the harness attaches the server to
+the session as ``turnaround`` does. The page acknowledges every final caption and
+card after it has painted it (``rendered`` messages); the server turns those into
+latency records, which :mod:`benchmarks.latency` maps back to true speech ends.
 
 Everything here is optional: no server module, no Playwright or no Chromium means a
 :class:`Skip` with the reason, never a crash.
@@ -16,9 +16,9 @@ import os
 import time
 from typing import Any
 
-from assistant.browser import HEADLESS_CHROMIUM_ARGS
+from assistant.cli.browser import HEADLESS_CHROMIUM_ARGS
 
-from .common import Skip, say
+from .results import Skip, say
 
 CONNECT_TIMEOUT_S = 15.0
 # After the last event the page still has to paint and acknowledge; a frame or two.
@@ -27,7 +27,7 @@ SETTLE_S = 1.0
 
 def find_chromium() -> str | None:
     """$TURNAROUND_CHROMIUM when set, else the Chromium that ``--open`` would use."""
-    from assistant.browser import find_chromium as installed_chromium
+    from assistant.cli.browser import find_chromium as installed_chromium
 
     env = os.environ.get("TURNAROUND_CHROMIUM")
     if env and os.access(env, os.X_OK):
@@ -40,7 +40,7 @@ class BrowserOverlay:
 
     def __init__(self) -> None:
         try:
-            from assistant.server import OverlayServer
+            from assistant.server.server import OverlayServer
         except ImportError as exc:
             raise Skip(f"the overlay server is not available ({exc})") from exc
         try:
@@ -94,9 +94,6 @@ class BrowserOverlay:
             f"browser: Chromium connected to {self.server.url} "
             f"in {time.monotonic() - started:.1f} s"
         )
-
-    def handler(self, event: Any) -> Any:
-        return self.server.handler(event)
 
     def settle(self) -> None:
         """Give the page time to paint and acknowledge the last events."""

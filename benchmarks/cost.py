@@ -17,8 +17,10 @@ import numpy as np
 from assistant.audio.file_source import write_wav
 from assistant.events import Event, FinalTranscript, SpeechEnded
 
-from .common import RATE_HZ, ResourceSampler, Results, percentiles, ratio, rss_mb, say
-from .end_to_end import make_session, run_sessions
+from .harness import make_session, run_sessions
+from .material import RATE_HZ
+from .results import Section, bootstrap_noise, percentiles, ratio, say
+from .sampler import ResourceSampler, rss_mb
 
 # Faint noise rather than digital zeros: a real line is never exactly silent.
 SILENCE_NOISE_RMS = 1e-3
@@ -28,25 +30,28 @@ PHASES = 5  # the long replay is judged first fifth vs last fifth
 LONG_CALL_SPEED = 10.0
 
 
-def load_model(model: str, results: Results, prefix: str = "cost") -> Any:
-    from assistant.asr import WhisperDecoder
-    from assistant.models import resolve_model
+def load_model(model: str, prefix: str = "cost") -> tuple[Any, Section]:
+    """A warmed-up decoder, and what loading it cost."""
+    from assistant.asr.decoder import WhisperDecoder
+    from assistant.asr.models import resolve_model
 
     before = rss_mb()
     decoder = WhisperDecoder(resolve_model(model), cpu_threads=2)
     decoder.warm_up()
-    results.metric(f"{prefix}.model_load_s", decoder.load_s, "s")
-    results.metric(f"{prefix}.model_warmup_s", decoder.warmup_s, "s")
+    section = Section({"model": model, "load_s": round(decoder.load_s, 3)})
+    section.detail["warmup_s"] = round(decoder.warmup_s, 3)
+    section.metric(f"{prefix}.model_load_s", decoder.load_s, "s")
+    section.metric(f"{prefix}.model_warmup_s", decoder.warmup_s, "s")
     grown_mb = rss_mb() - before
-    results.metric(f"{prefix}.model_rss_mb", grown_mb, "MB")
+    section.metric(f"{prefix}.model_rss_mb", grown_mb, "MB")
     say(
         f"model {model}: load {decoder.load_s:.2f} s, warm-up {decoder.warmup_s:.2f} s, "
         f"+{grown_mb:.0f} MB"
     )
-    return decoder
+    return decoder, section
 
 
-def silence(decoder: Any, seconds: float, playbook: Any, results: Results) -> dict[str, Any]:
+def silence(decoder: Any, seconds: float, playbook: Any) -> Section:
     """A two-channel call where nobody speaks, in real time, coach attached."""
     rng = np.random.default_rng(0)
     audio = (rng.standard_normal((int(seconds * RATE_HZ), 2)) * SILENCE_NOISE_RMS).astype(
@@ -58,17 +63,20 @@ def silence(decoder: Any, seconds: float, playbook: Any, results: Results) -> di
         with ResourceSampler() as sampler:
             run_sessions([session])
     share = sampler.cpu_share()
-    results.metric("cost.cpu_share_silence", share * 100, "% of 2 cores", budget="near 0")
     say(f"cost: silence: CPU {share * 100:.1f}% of 2 cores over {seconds:.0f} s")
-    return {
-        "seconds": seconds,
-        "cpu_share": round(share, 4),
-        "finals": len(session.of(FinalTranscript)),
-        "cpu_by_thread": sampler.cpu_by_thread(),
-    }
+    section = Section(
+        {
+            "seconds": seconds,
+            "cpu_share": round(share, 4),
+            "finals": len(session.of(FinalTranscript)),
+            "cpu_by_thread": sampler.cpu_by_thread(),
+        }
+    )
+    section.metric("cost.cpu_share_silence", share * 100, "% of 2 cores", noise=sampler.cpu_noise())
+    return section
 
 
-def long_call_in_child(minutes: float, model: str, results: Results) -> dict[str, Any]:
+def long_call_in_child(minutes: float, model: str) -> Section:
     """:func:`long_call` in a fresh process, so its memory figures are one call's
     (model, pipeline, engine) and not this benchmark's (four decoders after the
     scaling section, plot data, Chromium's driver)."""
@@ -76,7 +84,7 @@ def long_call_in_child(minutes: float, model: str, results: Results) -> dict[str
     import subprocess
     import sys
 
-    from .common import REPO
+    from .material import REPO
 
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.cost", "--minutes", str(minutes), "--model", model],
@@ -88,13 +96,10 @@ def long_call_in_child(minutes: float, model: str, results: Results) -> dict[str
     if proc.returncode != 0:
         raise RuntimeError(f"long-call child process failed (exit {proc.returncode})")
     doc = json.loads(proc.stdout)
-    results.metrics.update(doc["metrics"])
-    return doc["section"]
+    return Section(doc["section"], doc["metrics"])
 
 
-def long_call(
-    decoder: Any, call: np.ndarray, minutes: float, playbook: Any, results: Results
-) -> dict[str, Any]:
+def long_call(decoder: Any, call: np.ndarray, minutes: float, playbook: Any) -> Section:
     """The sample call repeated to ``minutes``, replayed as fast as possible."""
     seconds = minutes * 60
     reps = int(np.ceil(seconds * RATE_HZ / len(call)))
@@ -108,10 +113,13 @@ def long_call(
         path = write_wav(Path(tmp) / "long_call.wav", audio)
         del audio  # the replay streams from disk, as a real long file would
         session = make_session(
-            path, decoder, realtime=False, partials=False, playbook=None, speed=LONG_CALL_SPEED
+            path,
+            decoder,
+            realtime=False,
+            partials=False,
+            speed=LONG_CALL_SPEED,
+            handlers=[_TimedEngine(playbook, engine_ms)],
         )
-        engine = _TimedEngine(playbook, engine_ms)
-        session.session.handlers.insert(0, engine)
         with ResourceSampler(interval_s=0.5) as sampler:
             run = run_sessions([session])
     finals = [f for f in session.of(FinalTranscript)]
@@ -119,12 +127,14 @@ def long_call(
     timeline = sampler.timeline(run["started"])
     rss = timeline["rss_mb"]
     phases = []
+    samples: list[dict[str, list[float]]] = []
     for i in range(PHASES):
         lo, hi = i * seconds / PHASES, (i + 1) * seconds / PHASES
         d = decodes[i * len(decodes) // PHASES : (i + 1) * len(decodes) // PHASES]
         e = [ms for t, ms in engine_ms if lo <= t < hi]
         q = [f.latency_s for f in finals if lo <= f.end_s < hi]
         r = rss[i * len(rss) // PHASES : (i + 1) * len(rss) // PHASES]
+        samples.append({"decode": d, "engine": e, "latency": q})
         phases.append(
             {
                 "from_min": round(lo / 60, 1),
@@ -148,41 +158,42 @@ def long_call(
         "steady_rss_mb": round(statistics.median(rss[len(rss) // 2 :]), 1) if rss else None,
         "resources": timeline,
     }
-    results.metric(
-        "call_length.decode_growth",
-        ratio(last["decode_ms_p50"], first["decode_ms_p50"]),
-        "last/first",
-        kind="normalized",
-    )
-    results.metric(
-        "call_length.engine_growth",
-        ratio(last["engine_ms_p50"], first["engine_ms_p50"]),
-        "last/first",
-        kind="normalized",
-    )
+    section = Section(out)
+    # Growth from the first fifth of the call to the last, each with its noise: the
+    # medians of a few dozen sub-millisecond timings move by themselves.
+    for key, name in (("decode", "decode"), ("engine", "engine"), ("latency", "latency")):
+        last_s, first_s = samples[-1][key], samples[0][key]
+        section.metric(
+            f"call_length.{name}_growth",
+            _median_ratio(last_s, first_s),
+            "last/first",
+            kind="normalized",
+            noise=bootstrap_noise(_median_ratio, last_s, first_s),
+        )
     if first["rss_mb_max"] and last["rss_mb_max"]:
-        results.metric("call_length.rss_growth_mb", last["rss_mb_max"] - first["rss_mb_max"], "MB")
-    results.metric(
-        "call_length.latency_growth",
-        ratio(last["final_latency_ms_p50"], first["final_latency_ms_p50"]),
-        "last/first",
-        kind="normalized",
-    )
-    results.metric("cost.steady_rss_mb", out["steady_rss_mb"], "MB", budget="<= 400")
+        section.metric("call_length.rss_growth_mb", last["rss_mb_max"] - first["rss_mb_max"], "MB")
+    section.metric("call_length.peak_rss_mb", out["peak_rss_mb"], "MB")
+    section.metric("cost.steady_rss_mb", out["steady_rss_mb"], "MB")
     say(
         f"call length: {minutes:g} min in {run['wall_s']:.0f} s; "
         f"decode p50 {first['decode_ms_p50']}"
         f" -> {last['decode_ms_p50']} ms, engine {first['engine_ms_p50']} -> "
         f"{last['engine_ms_p50']} ms, RSS {first['rss_mb_max']} -> {last['rss_mb_max']} MB"
     )
-    return out
+    return section
+
+
+def _median_ratio(a: list[float], b: list[float]) -> float | None:
+    if not a or not b:
+        return None
+    return ratio(statistics.median(a), statistics.median(b))
 
 
 class _TimedEngine:
     """The suggestion engine as a session handler, timing each final it handles."""
 
     def __init__(self, playbook: Any, out: list[tuple[float, float]]) -> None:
-        from assistant.suggestions import SuggestionEngine
+        from assistant.coach.engine import SuggestionEngine
 
         self._engine = SuggestionEngine(playbook)
         self._out = out
@@ -202,17 +213,16 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant.audio.file_source import decode_file
 
-    from .common import SAMPLE_CALL
-    from .end_to_end import unthrottled
+    from .harness import unthrottled
+    from .material import SAMPLE_CALL
 
     parser = argparse.ArgumentParser(description="the long-call replay, in its own process")
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--model", default="tiny.en")
     args = parser.parse_args(argv)
-    results = Results()
-    decoder = load_model(args.model, Results())
-    section = long_call(decoder, decode_file(SAMPLE_CALL, 2), args.minutes, unthrottled(), results)
-    print(json.dumps({"section": section, "metrics": results.metrics}), flush=True)
+    decoder, _ = load_model(args.model)
+    section = long_call(decoder, decode_file(SAMPLE_CALL, 2), args.minutes, unthrottled())
+    print(json.dumps({"section": section.detail, "metrics": section.metrics}), flush=True)
     # Skip interpreter teardown: a daemon decoder thread torn down mid-call aborts
     # the process ("terminate called without an active exception").
     os._exit(0)

@@ -24,13 +24,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from assistant.conversation import ConversationState
-from assistant.detectors import Context, Mode, Roles
-from assistant.detectors import language as lang
+from assistant.coach.conversation import ConversationState
+from assistant.coach.detectors import Context, Mode, Roles
+from assistant.coach.detectors import language as lang
+from assistant.coach.engine import SuggestionEngine
+from assistant.coach.playbook import load_playbook
+from assistant.coach.sentiment import default_model, vader_scores
 from assistant.events import FinalTranscript, SilenceTick, Speaker, Suggestion
-from assistant.playbook import load_playbook
-from assistant.sentiment import default_model, vader_scores
-from assistant.suggestions import SuggestionEngine
 from benchmarks import objection_eval
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"

@@ -17,9 +17,9 @@ import json
 import subprocess
 import sys
 import time
-from typing import Any
 
-from .common import REPO, Results, Skip, percentiles, say
+from .material import REPO
+from .results import Section, Skip, percentiles, say
 
 # Gap between captions: faster than people talk (a final every ~2 s per speaker),
 # so each figure is the server's cost, not an idle loop's.
@@ -27,14 +27,15 @@ SEND_GAP_S = 0.02
 READY_TIMEOUT_S = 30.0
 
 
-def run(clients: tuple[int, ...], messages: int, results: Results) -> dict[str, Any]:
+def run(clients: tuple[int, ...], messages: int) -> Section:
     try:
-        from assistant.server import OverlayServer
+        from assistant.server.server import OverlayServer
     except ImportError as exc:
         raise Skip(f"the overlay server is not available ({exc})") from exc
     from assistant.events import FinalTranscript, Speaker
 
     rows = []
+    section = Section()
     for n in clients:
         server = OverlayServer(host="127.0.0.1", port=0)
         server.start()
@@ -87,13 +88,14 @@ def run(clients: tuple[int, ...], messages: int, results: Results) -> dict[str, 
         }
         rows.append(row)
         p95 = row["last_client_s"]["p95"]
-        results.metric(f"fanout.last_client_p95_{n}", p95, "s")
+        section.metric(f"fanout.last_client_p95_{n}", p95, "s")
         say(
             f"fan-out: {n} client(s): caption at every page p50 "
             f"{_ms(row['last_client_s']['p50'])}, p95 {_ms(p95)} "
             f"({delivered}/{n * messages} delivered)"
         )
-    return {"rows": rows}
+    section.detail = {"rows": rows}
+    return section
 
 
 def _ms(x: float | None) -> str:

@@ -1,7 +1,8 @@
 """Latency figures from one recorded session: end of speech (true and VAD) to
-final text, suggestion and paint in the browser; caption cadence; lag.
+final text, suggestion and paint in the browser; caption cadence; lag; and the
+words, scored as the real-speech section scores them (``scoring``).
 
-See :mod:`benchmarks.end_to_end` for how the true end of speech is timed.
+See :mod:`benchmarks.harness` for how the true end of speech is timed.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ from typing import TYPE_CHECKING, Any
 from assistant.events import (
     FinalTranscript,
     PartialTranscript,
+    PipelineState,
     SpeechEnded,
     SpeechStarted,
     Status,
     Suggestion,
 )
 
-from .common import percentiles
+from .results import percentiles
+from .scoring import Committed, RefUtterance, Score, score_channels, wer_noise
 
 if TYPE_CHECKING:
-    from .end_to_end import StreamRecord
+    from .harness import StreamRecord
 
 # A scripted line and the final that carries its last word end within this of each
 # other (VAD frames are 32 ms; Silero's offset is a few frames at most).
@@ -58,7 +61,8 @@ def analyse(
             true_end[f.utterance_id] = t0 + line["end"]
     # Speech end -> text: per scripted line, when its last word arrived (the RECIPES.md
     # alignment; a long turn's words arrive in pieces before it ends).
-    final_true = [x for x in _line_latencies(finals, truth or [], t0) if x is not None]
+    scored = _line_score(finals, truth or [], t0)
+    final_true = [x for x in scored.latencies_s if x is not None]
     final_vad = [f.latency_s for f in finals if f.last]
     vad_offset = [
         f.speech_end_wall - true_end[f.utterance_id] for f in finals if f.utterance_id in true_end
@@ -93,11 +97,14 @@ def analyse(
         },
     }
     if truth and all("text" in line and "speaker" in line for line in truth):
-        from .accuracy import hyps_from_finals, pooled_wer, script_refs
-
-        out["wer"] = pooled_wer(script_refs(truth), hyps_from_finals(finals))
+        out["wer"] = {
+            "wer": round(scored.wer, 4),
+            "errors": scored.errors,
+            "ref_words": scored.ref_words,
+            "noise": wer_noise(scored),
+        }
     asr = rec.session.pipeline.asr
-    stopped = [s for s in rec.of(Status) if s.state == "stopped"]
+    stopped = [s for s in rec.of(Status) if s.state is PipelineState.STOPPED]
     out["asr_busy_s"] = round(asr.busy_s, 3)
     out["decoder_busy_per_audio_s"] = round(asr.busy_s / max(rec.source.audio_s, 1e-9), 4)
     out["dropped_partials"] = stopped[-1].dropped_partials if stopped else None
@@ -115,11 +122,9 @@ def analyse(
     return out
 
 
-def _line_latencies(
-    finals: list[FinalTranscript], lines: list[dict[str, Any]], t0: float
-) -> list[float | None]:
-    from .scoring import Committed, RefUtterance, score_channels
-
+def _line_score(finals: list[FinalTranscript], lines: list[dict[str, Any]], t0: float) -> Score:
+    """Every scripted line scored against the committed text: its words, and when its
+    last word arrived (RECIPES.md's alignment; a long turn arrives in pieces)."""
     refs = [
         RefUtterance(x.get("speaker", "unknown"), x["start"], x["end"], x["text"]) for x in lines
     ]
@@ -132,7 +137,7 @@ def _line_latencies(
         )
         for f in sorted(finals, key=lambda f: f.decoded_wall)
     ]
-    return list(score_channels(refs, tuple(two) if len(two) > 1 else None, pieces).latencies_s)
+    return score_channels(refs, tuple(two) if len(two) > 1 else None, pieces)
 
 
 def _partials(rec: StreamRecord, t0: float) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from assistant.detectors.objection_model import (
+from assistant.coach.detectors.objection_model import (
     CATEGORIES,
     ObjectionModel,
     default_objection_model,

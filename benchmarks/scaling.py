@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .common import Results, Skip, ratio, say
-from .end_to_end import realtime_run
+from .e2e import realtime_run
+from .results import Section, Skip, bootstrap_noise, pct, ratio, say
 
 # The figures each scaling row keeps (the full detail stays in its own section).
 KEEP = (
@@ -50,13 +50,14 @@ def streams(
     truth: list[dict[str, Any]],
     playbook: Any,
     browser: Callable[[], AbstractContextManager[Any]],
-    results: Results,
     done: dict[int, dict[str, Any]],
-) -> dict[str, Any]:
+) -> Section:
     """N sessions at once, each with its own decoder (a decoder is one thread's).
     ``done`` holds runs already made (the primary 1-stream run), to avoid repeats."""
     pool = [decoder]
     rows: dict[str, Any] = {}
+    section = Section(rows)
+    samples: dict[int, list[float]] = {}
     for n in counts:
         if n in done:
             run = done[n]
@@ -66,18 +67,24 @@ def streams(
             with browser() as page:
                 run = realtime_run([path] * n, pool[:n], truth, f"{n} streams", page, playbook)
         rows[str(n)] = summary(run)
-        results.metric(f"scaling.streams_{n}.final_true_p95", run["final_true_s"]["p95"], "s")
-        results.metric(f"scaling.streams_{n}.cpu_share", run["cpu_share"] * 100, "% of 2 cores")
-    base = rows.get(str(min(counts)))
+        samples[n] = run["samples"]["final_true_s"]
+        section.metric(f"scaling.streams_{n}.final_true_p95", run["final_true_s"]["p95"], "s")
+        section.metric(f"scaling.streams_{n}.cpu_share", run["cpu_share"] * 100, "% of 2 cores")
+    one = min(counts)
     for n in counts:
-        if base and n != min(counts):
-            results.metric(
+        if n != one:
+            section.metric(
                 f"scaling.final_p95_{n}x_over_1x",
-                ratio(rows[str(n)]["final_true_s"]["p95"], base["final_true_s"]["p95"]),
+                _p95_ratio(samples[n], samples[one]),
                 "ratio",
                 kind="normalized",
+                noise=bootstrap_noise(_p95_ratio, samples[n], samples[one]),
             )
-    return rows
+    return section
+
+
+def _p95_ratio(a: list[float], b: list[float]) -> float | None:
+    return ratio(pct(a, 95), pct(b, 95))
 
 
 def models(
@@ -88,36 +95,39 @@ def models(
     line_ends: list[float],
     lengths: tuple[float, ...],
     playbook: Any,
-    results: Results,
-) -> dict[str, Any]:
+) -> Section:
     """Every other catalogue model that resolves here: decode table + one replay."""
+    from assistant.asr.models import load_catalog, resolve_model
     from assistant.errors import TurnaroundError
-    from assistant.models import load_catalog, resolve_model
 
     from .cost import load_model
     from .stages import decode_by_length
 
     rows: dict[str, Any] = {}
+    section = Section(rows)
     for name in load_catalog():
         if name == main_model:
             continue
         try:
             resolve_model(name)
         except TurnaroundError as exc:
-            results.skip(f"models.{name}", f"not installed here ({exc})")
+            section.skip(f"models.{name}", f"not installed here ({exc})")
             continue
         try:
-            decoder = load_model(name, results, prefix=f"models.{name}")
+            decoder, loaded = load_model(name, prefix=f"models.{name}")
         except TurnaroundError as exc:
-            results.skip(f"models.{name}", f"cannot load: {exc}")
+            section.skip(f"models.{name}", f"cannot load: {exc}")
             continue
         say(f"models: {name}")
+        section.metrics.update(loaded.metrics)
         decode = decode_by_length(
-            decoder, speech, line_ends, lengths, 1, results, f"models.{name}", baseline=False
+            decoder, speech, line_ends, lengths, 1, f"models.{name}", baseline=False
         )
+        section.metrics.update(decode.metrics)
         run = realtime_run([path], [decoder], truth, f"model {name}", None, playbook)
-        rows[name] = {"decode": decode["rows"], "end_to_end": summary(run)}
-        results.metric(f"models.{name}.final_true_p95", run["final_true_s"]["p95"], "s")
+        rows[name] = {"decode": decode.detail["rows"], "end_to_end": summary(run)}
+        section.metric(f"models.{name}.final_true_p95", run["final_true_s"]["p95"], "s")
     if not rows:
-        raise Skip("no other catalogue model is installed (see `turnaround models`)")
-    return rows
+        why = "; ".join(f"{k}: {v}" for k, v in section.skipped.items())
+        raise Skip(f"no other catalogue model can run here (see `turnaround models`): {why}")
+    return section

@@ -8,6 +8,10 @@
 * The latency of a reference utterance is when the latest hypothesis word aligned to
   one of its words (equal or substituted) arrived, minus the utterance's reference
   end. An utterance with no aligned word is *missed*.
+* Each error is also charged to one reference utterance (a substitution or deletion
+  to the utterance of its reference word, an insertion to the utterance of the
+  reference word before it), only so the run can say how noisy its WER is (a
+  bootstrap over utterances); the WER itself is the alignment's.
 
 Two-channel input is scored per channel (each speaker's reference words against the
 text of their own channel, errors pooled): joined across channels, two pieces that
@@ -20,6 +24,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from .results import bootstrap_noise, pct
 
 _DROP = re.compile(r"[^a-z0-9 ]")
 
@@ -46,6 +52,8 @@ class Score:
     errors: int
     ref_words: int
     latencies_s: tuple[float | None, ...]  # per reference utterance; None = missed
+    errors_by_ref: tuple[int, ...] = ()  # per reference utterance, as latencies_s
+    words_by_ref: tuple[int, ...] = ()
 
     @property
     def wer(self) -> float:
@@ -60,6 +68,8 @@ class Score:
             self.errors + other.errors,
             self.ref_words + other.ref_words,
             self.latencies_s + other.latencies_s,
+            self.errors_by_ref + other.errors_by_ref,
+            self.words_by_ref + other.words_by_ref,
         )
 
 
@@ -87,13 +97,24 @@ def score(refs: Sequence[RefUtterance], hyps: Iterable[Committed]) -> Score:
         words = normalise(piece.text)
         hyp_words += words
         arrived += [piece.arrived_s] * len(words)
+    words_by_ref = tuple(owner.count(i) for i in range(len(refs)))
     if not ref_words:
         return Score(len(hyp_words), 0, ())
     if not hyp_words:
-        return Score(len(ref_words), len(ref_words), (None,) * len(refs))
+        return Score(
+            len(ref_words), len(ref_words), (None,) * len(refs), words_by_ref, words_by_ref
+        )
     out = jiwer.process_words(" ".join(ref_words), " ".join(hyp_words))
     latest: list[float | None] = [None] * len(refs)
+    charged = [0] * len(refs)
     for chunk in out.alignments[0]:
+        if chunk.type == "insert":
+            charged[owner[max(0, chunk.ref_start_idx - 1)]] += (
+                chunk.hyp_end_idx - chunk.hyp_start_idx
+            )
+        elif chunk.type in ("substitute", "delete"):
+            for k in range(chunk.ref_start_idx, chunk.ref_end_idx):
+                charged[owner[k]] += 1
         if chunk.type not in ("equal", "substitute"):
             continue
         for k in range(chunk.ref_end_idx - chunk.ref_start_idx):
@@ -102,7 +123,7 @@ def score(refs: Sequence[RefUtterance], hyps: Iterable[Committed]) -> Score:
             latest[ref_i] = at if latest[ref_i] is None else max(latest[ref_i], at)
     latencies = tuple(None if at is None else at - refs[i].end_s for i, at in enumerate(latest))
     errors = out.substitutions + out.deletions + out.insertions
-    return Score(errors, len(ref_words), latencies)
+    return Score(errors, len(ref_words), latencies, tuple(charged), words_by_ref)
 
 
 def score_channels(
@@ -116,3 +137,34 @@ def score_channels(
         mine = [r for r in refs if r.speaker == speaker]
         total = total + score(mine, [h for h in hyps if h.channel == ch])
     return total
+
+
+def _wer_of(pairs: Sequence[tuple[int, int]]) -> float | None:
+    words = sum(w for _, w in pairs)
+    return sum(e for e, _ in pairs) / words if words else None
+
+
+def wer_noise(s: Score) -> float | None:
+    """Relative noise of ``s.wer``: the bootstrap over reference utterances."""
+    return bootstrap_noise(_wer_of, list(zip(s.errors_by_ref, s.words_by_ref, strict=True)))
+
+
+def wer_ratio_noise(ours: Score, base: Score) -> float | None:
+    """Noise of ``ours.wer / base.wer`` for two scorings of the same references
+    (utterances resampled together)."""
+
+    def ratio(a: Sequence[int], b: Sequence[int]) -> float | None:
+        return sum(a) / sum(b) if sum(b) else None
+
+    return bootstrap_noise(ratio, ours.errors_by_ref, base.errors_by_ref, paired=True)
+
+
+def latency_ratio_noise(ours: Score, base: Score, p: float) -> float | None:
+    """Noise of the ratio of the two scorings' p-th latency percentiles (utterances
+    resampled together; a missed utterance counts in neither)."""
+
+    def ratio(a: Sequence[float | None], b: Sequence[float | None]) -> float | None:
+        x, y = pct(a, p), pct(b, p)
+        return x / y if x is not None and y else None
+
+    return bootstrap_noise(ratio, ours.latencies_s, base.latencies_s, paired=True)

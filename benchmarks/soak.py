@@ -35,7 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from .common import RATE_HZ, REPO, SAMPLE_CALL, ResourceSampler, percentiles, say
+from .material import RATE_HZ, REPO, SAMPLE_CALL
+from .results import percentiles, say
+from .sampler import ResourceSampler
 
 # Memory settles as the first minutes fill caches (allocator arenas, the
 # conversation state's windows, asyncio's buffers): judged after this share of
@@ -76,17 +78,15 @@ def _start_load(port: int, clients: int, idle: int) -> subprocess.Popen[str]:
 def soak(
     minutes: float, speed: float, clients: int, idle: int, decoder: Any = None
 ) -> dict[str, Any]:
+    from assistant.coach.playbook import load_playbook
     from assistant.events import FinalTranscript
-    from assistant.playbook import load_playbook
-    from assistant.server import OverlayServer
+    from assistant.server.server import OverlayServer
 
     from .cost import load_model
-    from .end_to_end import make_session, run_sessions
+    from .harness import make_session, run_sessions
 
     if decoder is None:
-        from .common import Results
-
-        decoder = load_model("tiny.en", Results(), prefix="soak")
+        decoder, _ = load_model("tiny.en", prefix="soak")
     emitted: list[tuple[float, FinalTranscript]] = []  # (dispatch wall, final)
 
     def track(event: Any) -> None:
@@ -99,7 +99,7 @@ def soak(
         path = long_call(Path(tmp) / "long_call.wav", minutes)
         record = make_session(
             path, decoder, realtime=False, partials=False, speed=speed,
-            playbook=load_playbook("sales-call"), extra_handlers=[track, server.handler],
+            playbook=load_playbook("sales-call"), server=server, handlers=[track],
         )  # fmt: skip
         load = _start_load(server.port, clients, idle)
         say(f"soak: {minutes:g} min at {speed:g}x, {clients} pages, {idle} idle connections")
@@ -123,13 +123,14 @@ def server_soak(seconds: float, rate: float, clients: int, idle: int) -> dict[st
     ``WARMUP_SHARE``; every final must reach every page."""
     from assistant.events import (
         FinalTranscript,
+        PipelineState,
         SilenceTick,
         Speaker,
         SpeechEnded,
         Status,
         Suggestion,
     )
-    from assistant.server import OverlayServer
+    from assistant.server.server import OverlayServer
 
     server = OverlayServer(port=0)
     server.start()
@@ -165,10 +166,10 @@ def server_soak(seconds: float, rate: float, clients: int, idle: int) -> dict[st
                         )
                     )
                 if uid % 25 == 0:
-                    server.handler(Status("listening", "behind", lag_s=1.2))
+                    server.handler(Status(PipelineState.LISTENING, "behind", lag_s=1.2))
                 t += 6.0
                 time.sleep(6.0 / rate)
-            server.handler(Status("stopped", "end of input"))
+            server.handler(Status(PipelineState.STOPPED, "end of input"))
             time.sleep(1.0)
         run = {"started": started, "wall_s": time.monotonic() - started}
     finally:

@@ -13,18 +13,19 @@ from typing import Any
 
 import numpy as np
 
-from .common import RATE_HZ, Results, Skip, percentiles, say
+from .material import RATE_HZ
+from .results import Section, Skip, bootstrap_noise, percentiles, ratio, say
 
 # A microphone block at 48 kHz: 32 ms, the size PortAudio usually hands over.
 MIC_RATE_HZ = 48000
 MIC_BLOCK = 1536
 
 
-def resample_and_vad(speech: np.ndarray, seconds: float, results: Results) -> dict[str, Any]:
+def resample_and_vad(speech: np.ndarray, seconds: float) -> Section:
     """Milliseconds of CPU per second of audio for soxr (48 kHz -> 16 kHz) and Silero."""
     from assistant.audio.resample import StreamResampler
-    from assistant.segmenter import Segmenter
-    from assistant.vad import FRAME_SAMPLES, SileroVad
+    from assistant.vad.segmenter import Segmenter
+    from assistant.vad.silero import FRAME_SAMPLES, SileroVad
 
     audio = np.resize(speech, int(seconds * RATE_HZ)).astype(np.float32)
     # Real speech at the microphone's rate: upsample once (not timed), then time the
@@ -51,10 +52,11 @@ def resample_and_vad(speech: np.ndarray, seconds: float, results: Results) -> di
         "vad_segmenter_ms_per_audio_s": round(vad_ms, 3),
         "vad_ms_per_frame": round(vad_ms * FRAME_SAMPLES / RATE_HZ, 4),
     }
-    results.metric("stage.resample_ms_per_audio_s", resample_ms, "ms/s")
-    results.metric("stage.vad_ms_per_audio_s", vad_ms, "ms/s")
+    section = Section(out)
+    section.metric("stage.resample_ms_per_audio_s", resample_ms, "ms/s")
+    section.metric("stage.vad_ms_per_audio_s", vad_ms, "ms/s")
     say(f"stages: resample {resample_ms:.2f} ms, VAD {vad_ms:.1f} ms per second of audio")
-    return out
+    return section
 
 
 def decode_by_length(
@@ -63,10 +65,9 @@ def decode_by_length(
     line_ends_s: list[float],
     lengths_s: tuple[float, ...],
     repeats: int,
-    results: Results,
     prefix: str = "stage",
     baseline: bool = True,
-) -> dict[str, Any]:
+) -> Section:
     """Decode time of utterances of each length, in the two settings the pipeline uses.
 
     * final: the utterance ends where a scripted line ends (the speaker stopped);
@@ -76,10 +77,12 @@ def decode_by_length(
     * transcribe: ``WhisperModel.transcribe`` on the final's audio (pads to 30 s):
       what a straightforward integration pays, for comparison.
     """
-    from assistant.streaming import StreamingConfig
+    from assistant.asr.config import StreamingConfig
 
     window_s = StreamingConfig().max_commit_lag_s + 1.0
     rows: list[dict[str, Any]] = []
+    section = Section()
+    times_by_length: dict[float, dict[str, list[float]]] = {}
     for length in lengths_s:
         n = int(length * RATE_HZ)
         # The last line end with enough speech before it; else the end of the material.
@@ -88,44 +91,83 @@ def decode_by_length(
         mid = int((end_final - 0.6) * RATE_HZ)  # mid-word, inside the same line
         partial_audio = speech[max(0, mid - n) : mid][-int(window_s * RATE_HZ) :]
         row: dict[str, Any] = {"utterance_s": length}
+        times: dict[str, list[float]] = {}
         for label, clip in (("final", final_audio), ("partial", partial_audio)):
-            times = [decoder.decode(clip).decode_s for _ in range(repeats)]
-            row[f"{label}_s"] = round(statistics.median(times), 4)
+            times[label] = [decoder.decode(clip).decode_s for _ in range(repeats)]
+            row[f"{label}_s"] = round(statistics.median(times[label]), 4)
             row[f"{label}_audio_s"] = round(len(clip) / RATE_HZ, 2)
         if baseline:
-            row["transcribe_s"] = round(
-                statistics.median(_transcribe_time(decoder, final_audio) for _ in range(repeats)), 4
-            )
+            times["transcribe"] = [_transcribe_time(decoder, final_audio) for _ in range(repeats)]
+            row["transcribe_s"] = round(statistics.median(times["transcribe"]), 4)
         rows.append(row)
-        results.metric(f"{prefix}.decode_final_{length:g}s", row["final_s"], "s")
-        results.metric(f"{prefix}.decode_partial_{length:g}s", row["partial_s"], "s")
+        times_by_length[length] = times
+        section.metric(
+            f"{prefix}.decode_final_{length:g}s",
+            row["final_s"],
+            "s",
+            noise=_median_noise(times["final"]),
+        )
+        section.metric(
+            f"{prefix}.decode_partial_{length:g}s",
+            row["partial_s"],
+            "s",
+            noise=_median_noise(times["partial"]),
+        )
+        if baseline:
+            # What short encoder windows save, as a ratio within the run.
+            section.metric(
+                f"ratio.decode_final_{length:g}s_vs_transcribe",
+                ratio(row["final_s"], row["transcribe_s"]),
+                "ratio",
+                kind="normalized",
+                noise=bootstrap_noise(_median_ratio, times["final"], times["transcribe"]),
+            )
         say(
             f"{prefix}: decode {length:g} s utterance: final {row['final_s'] * 1000:.0f} ms, "
             f"partial {row['partial_s'] * 1000:.0f} ms"
             + (f", transcribe() {row['transcribe_s'] * 1000:.0f} ms" if baseline else "")
         )
-    return {"rows": rows, "repeats": repeats, "partial_window_s": window_s}
+    if 15 in times_by_length and 2 in times_by_length and prefix == "stage":
+        # Cost growth with utterance length, as a ratio within the run: 15 s over 2 s.
+        long, short = times_by_length[15]["final"], times_by_length[2]["final"]
+        section.metric(
+            "ratio.decode_15s_vs_2s",
+            _median_ratio(long, short),
+            "ratio",
+            kind="normalized",
+            noise=bootstrap_noise(_median_ratio, long, short),
+        )
+    section.detail = {"rows": rows, "repeats": repeats, "partial_window_s": window_s}
+    return section
+
+
+def _median_noise(times: list[float]) -> float | None:
+    return bootstrap_noise(statistics.median, times)
+
+
+def _median_ratio(a: list[float], b: list[float]) -> float | None:
+    return ratio(statistics.median(a), statistics.median(b))
 
 
 def _transcribe_time(decoder: Any, audio: np.ndarray) -> float:
     """The same loaded model through faster-whisper's usual API (pads to 30 s)."""
-    from .accuracy import offline_text
+    from .realspeech import transcribe
 
     started = time.perf_counter()
-    offline_text(decoder, audio)
+    transcribe(decoder, audio)
     return time.perf_counter() - started
 
 
-def detectors(data: Path | None, results: Results) -> dict[str, Any]:
+def detectors(data: Path | None) -> Section:
     """Per final transcript: conversation-state update (sentiment scoring included)
     and each detector, on the sample call's lines, and on a real 18-minute meeting via
     the detector evaluation's AMI replay (``benchmarks.detectors``) when data exists."""
-    from assistant.conversation import ConversationState
-    from assistant.detectors import Context, Mode, Roles, detectors_for
+    from assistant.coach.conversation import ConversationState
+    from assistant.coach.detectors import Context, Mode, Roles, detectors_for
+    from assistant.coach.sentiment import default_model
     from assistant.events import FinalTranscript, Speaker
-    from assistant.sentiment import default_model
 
-    from .common import load_script
+    from .material import load_script
 
     started = time.perf_counter()
     scorer = default_model()
@@ -161,7 +203,8 @@ def detectors(data: Path | None, results: Results) -> dict[str, Any]:
         "all_detectors_ms": percentiles(total),
         "per_detector_ms_p50": {k: percentiles(v)["p50"] for k, v in sorted(per_detector.items())},
     }
-    results.metric("stage.detectors_ms_per_final", out["all_detectors_ms"]["p50"], "ms")
+    section = Section(out)
+    section.metric("stage.detectors_ms_per_final", out["all_detectors_ms"]["p50"], "ms")
     if data is not None:
         from . import detectors as detector_eval
 
@@ -172,8 +215,8 @@ def detectors(data: Path | None, results: Results) -> dict[str, Any]:
         out["ami_engine_ms_per_final"] = {
             name: ami[name]["engine_ms_per_final"] for name in ("sales-call", "coaching-1on1")
         }
-        results.metric(
+        section.metric(
             "stage.engine_ms_per_final_ami", ami["sales-call"]["engine_ms_per_final"], "ms"
         )
     say(f"stages: detectors {out['all_detectors_ms']['p50']:.2f} ms per final (p50)")
-    return out
+    return section

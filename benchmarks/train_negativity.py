@@ -1,4 +1,4 @@
-"""Train the utterance-negativity weights shipped in ``assistant/data/negativity.json``.
+"""Train the utterance-negativity weights shipped in ``assistant/coach/data/negativity.json``.
 
     python -m benchmarks.train_negativity --data ../shared/eval
 
@@ -20,9 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.sentiment import NegativityModel, dense_features, sparse_features, tokenize
+from assistant.coach.sentiment import NegativityModel, dense_features, sparse_features, tokenize
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "assistant" / "data" / "negativity.json"
+DEFAULT_OUT = (
+    Path(__file__).resolve().parents[1] / "assistant" / "coach" / "data" / "negativity.json"
+)
 
 # A feature must occur in this many training utterances: rarer n-grams are names and
 # typos that only memorise the training set (and would bloat the weights file).

@@ -1,9 +1,9 @@
-"""Train the objection weights shipped in ``assistant/data/objections.json``.
+"""Train the objection weights shipped in ``assistant/coach/data/objections.json``.
 
     python -m benchmarks.train_objections --data ../shared/eval
 
 A softmax regression (pure numpy, full-batch Adam on a sparse matrix) over the
-features of ``assistant.detectors.objection_model``, seven classes (``none`` and six
+features of ``assistant.coach.detectors.objection_model``, seven classes (``none`` and six
 categories). Data: ``benchmarks.objection_data``. The regularisation, the weight of
 the written lines against the corpus lines and the decision threshold are chosen by
 5-fold cross-validation over train + dev (out-of-fold predictions of ~940 written
@@ -23,11 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.detectors.objection_model import CLASSES, ObjectionModel, features
+from assistant.coach.detectors.objection_model import CLASSES, ObjectionModel, features
 from benchmarks.objection_baseline import BASELINE_OBJECTIONS
 from benchmarks.objection_data import Example, fold_of, load_devset
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "assistant" / "data" / "objections.json"
+DEFAULT_OUT = (
+    Path(__file__).resolve().parents[1] / "assistant" / "coach" / "data" / "objections.json"
+)
 
 # A feature must occur in two training lines: a one-off word or word pair is a name
 # or a typo, and memorising it only bloats the file.

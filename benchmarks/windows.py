@@ -15,18 +15,18 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from .common import Results, Skip, say
 from .conversations import BUILDERS, RATE_HZ
+from .results import Section, Skip, say
 from .scoring import normalise
 
 WINDOWS_S = (0.0, None, 30.0)  # 0: utterance + pad only; None: the product's minimum
 
 
-def run(data: Path, model: str, results: Results) -> dict[str, Any]:
+def run(data: Path, model: str) -> Section:
     import jiwer
 
-    from assistant.asr import MIN_WINDOW_S, WhisperDecoder
-    from assistant.models import resolve_model
+    from assistant.asr.decoder import MIN_WINDOW_S, WhisperDecoder
+    from assistant.asr.models import resolve_model
 
     clips = []
     for name in ("phone_call", "libri_22s", "jfk", "ami_headset"):
@@ -42,6 +42,7 @@ def run(data: Path, model: str, results: Results) -> dict[str, Any]:
     if not clips:
         raise Skip("no real recordings for the window comparison")
     out: dict[str, Any] = {"utterances": len(clips), "windows": {}}
+    section = Section(out)
     spec = resolve_model(model)
     for window in WINDOWS_S:
         seconds = MIN_WINDOW_S if window is None else window
@@ -67,12 +68,12 @@ def run(data: Path, model: str, results: Results) -> dict[str, Any]:
             "product_default": window is None,
         }
         out["windows"][label] = row
-        results.metric(f"windows.{label}.wer", row["wer"], "WER", kind="accuracy")
+        section.metric(f"windows.{label}.wer", row["wer"], "WER", kind="accuracy")
         say(
             f"windows: {label}: WER {row['wer']:.3f} over {len(clips)} real utterances, "
             f"decode median {row['decode_s_median'] * 1000:.0f} ms"
         )
-    return out
+    return section
 
 
 def table(section: dict[str, Any] | None) -> list[str]:

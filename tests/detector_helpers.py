@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from assistant.conversation import ConversationState
-from assistant.detectors import Context, Mode, Roles
+from assistant.coach.conversation import ConversationState
+from assistant.coach.detectors import Context, Mode, Roles
 from assistant.events import FinalTranscript, SilenceTick, Speaker
 
 REP, CUSTOMER, MANAGER = Speaker.REP, Speaker.CUSTOMER, Speaker.MANAGER

@@ -15,7 +15,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 TRANSCRIPT = REPO / "tests" / "fixtures" / "transcripts" / "silent_prospect.jsonl"
-SALES = REPO / "assistant" / "playbooks" / "sales-call.toml"
+SALES = REPO / "assistant" / "coach" / "playbooks" / "sales-call.toml"
 SERVER_TYPES = {"snapshot", "caption", "card", "card_closed", "metrics", "status", "ack", "error"}
 
 

@@ -1,11 +1,30 @@
 """Event builders shared by the server and browser tests: a final transcript and a
-card as the pipeline would hand them to ``OverlayServer.handler``."""
+card as the pipeline would hand them to ``OverlayServer.handler``, and the coach in
+front of the server as ``assemble()`` puts it."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-from assistant.events import FinalTranscript, Speaker, Suggestion
+from assistant.coach.metrics import Coach
+from assistant.events import Event, FinalTranscript, Speaker, Suggestion
+from assistant.server.server import OverlayServer
+
+
+def coached(server: OverlayServer) -> Callable[[Event], None]:
+    """Hand events to ``server`` as a session does: the coach sees each first, and
+    its metrics frame (talk, silence, monologue) follows the event to the server.
+    Captions only (no playbook), so no card appears that the test did not send."""
+    coach = Coach()
+
+    def feed(event: Event) -> None:
+        produced = coach(event) or []
+        server.handler(event)
+        for extra in produced:
+            server.handler(extra)
+
+    return feed
 
 
 def final(uid: int, text: str, speaker: Speaker = Speaker.REP) -> FinalTranscript:

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant.playbook import PlaybookError, load_playbook
-from assistant.transcript_replay import TranscriptError, read_transcript
+from assistant.coach.playbook import PlaybookError, load_playbook
+from assistant.coach.transcript_replay import TranscriptError, read_transcript
 
 from .conftest import REPO
 
 TRANSCRIPTS = REPO / "tests" / "fixtures" / "transcripts"
 GOOD_TRANSCRIPT = TRANSCRIPTS / "silent_prospect.jsonl"
-SALES_PLAYBOOK = REPO / "assistant" / "playbooks" / "sales-call.toml"
+SALES_PLAYBOOK = REPO / "assistant" / "coach" / "playbooks" / "sales-call.toml"
 
 
 def turnaround(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.conversation import is_backchannel, question_kind
+from assistant.coach.utterance import is_backchannel, question_kind
 from assistant.events import SilenceTick, Speaker
 from tests.detector_helpers import CUSTOMER, REP, Harness
 
@@ -102,7 +102,7 @@ def test_pieces_of_one_utterance_merge_into_one() -> None:
     """A long turn committed in pieces counts exactly as if it had arrived whole."""
     from dataclasses import replace
 
-    from assistant.conversation import ConversationState
+    from assistant.coach.conversation import ConversationState
     from tests.detector_helpers import KeywordScorer, final
 
     whole = ConversationState(scorer=KeywordScorer())

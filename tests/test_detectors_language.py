@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.detectors import language
-from assistant.detectors.base import Mode
-from assistant.sentiment import NegativityModel, default_model, tokenize
+from assistant.coach.detectors import language
+from assistant.coach.detectors.base import Mode
+from assistant.coach.sentiment import NegativityModel, default_model, tokenize
 from tests.detector_helpers import CUSTOMER, MANAGER, REP, Harness
 
 

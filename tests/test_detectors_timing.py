@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.detectors import timing
-from assistant.detectors.base import Mode
+from assistant.coach.detectors import timing
+from assistant.coach.detectors.base import Mode
 from tests.detector_helpers import CUSTOMER, MANAGER, REP, Harness
 
 

@@ -285,7 +285,7 @@ def _one_line_error(coach: Coach, rc: int, *fragments: str) -> str:
 
 
 def test_truncated_model_names_the_fix(wav: Path, tmp_path: Path) -> None:
-    from assistant.models import resolve_model
+    from assistant.asr.models import resolve_model
 
     model = tmp_path / "tiny.en"
     shutil.copytree(resolve_model().path, model)
@@ -348,7 +348,7 @@ def test_session_file_is_private(tmp_path: Path) -> None:
 
 
 def test_sessions_started_in_the_same_second_get_their_own_files(tmp_path: Path) -> None:
-    from assistant.recorder import TranscriptRecorder
+    from assistant.sessions.recorder import TranscriptRecorder
 
     first = TranscriptRecorder.in_dir(tmp_path)
     second = TranscriptRecorder.in_dir(tmp_path)  # the same second

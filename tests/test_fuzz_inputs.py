@@ -22,11 +22,12 @@ import tomllib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant import cli, cli_args
+from assistant.cli import args as cli_args
+from assistant.cli import main as cli
+from assistant.coach.playbook import Playbook, PlaybookError, load_playbook
+from assistant.coach.transcript_replay import TranscriptError, parse_line
 from assistant.errors import TurnaroundError
 from assistant.events import Speaker
-from assistant.playbook import Playbook, PlaybookError, load_playbook
-from assistant.transcript_replay import TranscriptError, parse_line
 
 from .fuzz_helpers import (
     EXAMPLES,
@@ -318,7 +319,7 @@ def test_command_line_options(
 def test_generated_playbooks_run_a_call(tmp_path: Path) -> None:
     """Valid-but-odd playbooks (huge limits, long prompt rotations) coach a real
     transcript without error: the engine keeps serving whatever it was given."""
-    from assistant.transcript_replay import replay_transcript
+    from assistant.coach.transcript_replay import replay_transcript
 
     count = Counter()
     path = tmp_path / "playbook.toml"

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from websockets.sync.client import connect
 
 from assistant.events import Status
-from assistant.protocol import MAX_CLIENT_MESSAGE_BYTES
-from assistant.server import OverlayServer
+from assistant.server.protocol import MAX_CLIENT_MESSAGE_BYTES
+from assistant.server.server import OverlayServer
 
 from .fuzz_helpers import (
     EXAMPLES,

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from assistant.asr.wer import wer
 from assistant.events import FinalTranscript, Speaker, Status
-from assistant.pipeline import Pipeline, Route
-from assistant.wer import wer
+from assistant.pipeline.core import Pipeline
+from assistant.pipeline.routes import Route
 
 from .conftest import AUDIO
 

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.asr.models import resolve_model
 from assistant.errors import ModelError
-from assistant.models import resolve_model
 
 
 def test_default_model_comes_from_the_weights_package() -> None:

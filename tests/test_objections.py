@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from assistant.detectors import language
-from assistant.detectors.objection_model import (
+from assistant.coach.detectors import language
+from assistant.coach.detectors.objection_model import (
     CATEGORIES,
     ObjectionModel,
     default_objection_model,
     features,
     normalize,
 )
+from assistant.coach.engine import SuggestionEngine
+from assistant.coach.playbook import load_playbook
 from assistant.events import Signal, Suggestion
-from assistant.playbook import load_playbook
-from assistant.suggestions import SuggestionEngine
 from tests.detector_helpers import CUSTOMER, REP, Harness, KeywordScorer, final
 
 TRAINING_DATA = Path(__file__).resolve().parent.parent / "benchmarks" / "data"

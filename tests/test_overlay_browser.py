@@ -21,13 +21,13 @@ from typing import Any
 
 import pytest
 
-from assistant.browser import HEADLESS_CHROMIUM_ARGS
+from assistant.cli.browser import HEADLESS_CHROMIUM_ARGS
 from assistant.events import FinalTranscript, PartialTranscript, SilenceTick, Speaker, Status
-from assistant.server import OverlayServer
+from assistant.server.server import OverlayServer
 
 from .conftest import REPO, SAMPLE_CALL
 from .overlay_helpers import card as card_event
-from .overlay_helpers import final
+from .overlay_helpers import coached, final
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
@@ -121,33 +121,24 @@ def slice_call(src: Path, dst: Path, start_s: float, end_s: float) -> Path:
 def test_replayed_call_puts_captions_and_its_four_cards_on_the_page(
     browser: Any, page: Any, decoder: Any, tmp_path: Path
 ) -> None:
-    from assistant.cli import file_routes
-    from assistant.playbook import load_playbook
-    from assistant.session import Session, SessionOptions
-    from assistant.suggestions import SuggestionEngine
+    from assistant.assemble import assemble
+    from assistant.coach.playbook import load_playbook
+    from assistant.pipeline.routes import file_routes
+    from assistant.pipeline.session import SessionOptions
 
     call = slice_call(SAMPLE_CALL, tmp_path / "call.wav", *SLICE_S)
-    engine = SuggestionEngine(load_playbook("sales-call"))
-
-    def coach(event):  # type: ignore[no-untyped-def]
-        if isinstance(event, (FinalTranscript, SilenceTick)):
-            return engine.feed(event)
-        return None
-
-    holder: dict[str, Session] = {}
-    srv = OverlayServer(port=0, on_feedback=lambda record: holder["s"].recorder.write(record))
+    srv = OverlayServer(port=0)
     srv.start()
     try:
-        session = Session(
+        running = assemble(
             file_routes(call, realtime=True, mix=False),
             SessionOptions(quiet=True, record_dir=tmp_path / "sessions"),
-            [coach, srv.handler],
+            playbook=load_playbook("sales-call"),
             decoder=decoder,
+            server=srv,
         )
-        holder["s"] = session
-        srv.describe(decoder.spec.name, [call.name])
         open_overlay(page, srv)
-        runner = threading.Thread(target=session.run, name="session", daemon=True)
+        runner = threading.Thread(target=running.run, name="session", daemon=True)
         runner.start()
 
         page.wait_for_selector(".cap.partial", timeout=3 * WAIT_MS)  # greyed, in progress
@@ -195,22 +186,23 @@ def test_replayed_call_puts_captions_and_its_four_cards_on_the_page(
 def test_cards_captions_and_meters_render_and_feedback_reaches_the_server(
     server: OverlayServer, page: Any, calls: Calls
 ) -> None:
+    feed = coached(server)
     open_overlay(page, server)
-    server.handler(Status("listening", "sample_call.ogg"))
-    server.handler(final(1, "Hi Dana, thanks for making time today."))
-    server.handler(final(2, "Sure, go ahead.", Speaker.CUSTOMER))
-    server.handler(PartialTranscript(Speaker.REP, 3, 12.0, 13.0, "So the platform", 0.0))
+    feed(Status("listening", "sample_call.ogg"))
+    feed(final(1, "Hi Dana, thanks for making time today."))
+    feed(final(2, "Sure, go ahead.", Speaker.CUSTOMER))
+    feed(PartialTranscript(Speaker.REP, 3, 12.0, 13.0, "So the platform", 0.0))
     page.wait_for_selector('.cap.partial[data-id="u3"]')
     assert page.inner_text(".cap.final.spk-customer .who") == "CUSTOMER"
     assert "Rep 50%" in page.inner_text(".talk-legend")
     assert page.inner_text("#conn-text") == "Live"
 
-    server.handler(final(3, "So the platform has real time dashboards."))
+    feed(final(3, "So the platform has real time dashboards."))
     page.wait_for_selector('.cap.final[data-id="u3"]')
     assert page.locator(".cap.partial").count() == 0  # the final replaced the partial
 
-    server.handler(card_event(1, "info"))
-    server.handler(card_event(2, "alert"))
+    feed(card_event(1, "info"))
+    feed(card_event(2, "alert"))
     page.wait_for_selector('.card.sev-alert[data-id="s2-rep_but"]')
     assert page.locator(".card").first.get_attribute("data-id") == "s2-rep_but"  # newest on top
 
@@ -227,7 +219,7 @@ def test_cards_captions_and_meters_render_and_feedback_reaches_the_server(
 
     page.keyboard.press("p")
     wait_until(lambda: calls.controls == ["pause"])
-    server.handler(Status("paused", "listening paused"))
+    feed(Status("paused", "listening paused"))
     page.wait_for_selector("#conn[data-state='paused']")
     assert page.inner_text("#btn-pause") == "Resume"
     page.click("#btn-pause")
@@ -242,12 +234,13 @@ def test_cards_captions_and_meters_render_and_feedback_reaches_the_server(
 
 
 def test_silence_timer_counts_and_monologue_shows(server: OverlayServer, page: Any) -> None:
+    feed = coached(server)
     open_overlay(page, server)
-    server.handler(Status("listening", ""))
-    server.handler(
+    feed(Status("listening", ""))
+    feed(
         FinalTranscript(Speaker.REP, 1, 0.0, 75.0, "a long pitch", 0.0, 0.1)  # 75 s of rep
     )
-    server.handler(SilenceTick(81.0, 6.0, time.monotonic()))
+    feed(SilenceTick(81.0, 6.0, time.monotonic()))
     page.wait_for_selector("#silence[data-level='warn']")
     page.wait_for_selector("#monologue:not([hidden])")
     assert "Rep talking 75s" in page.inner_text("#monologue")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.detectors import TRIGGERS, Mode
+from assistant.coach.detectors import TRIGGERS, Mode
+from assistant.coach.engine import SuggestionEngine
+from assistant.coach.playbook import BUILTIN_PLAYBOOKS, PlaybookError, load_playbook
 from assistant.events import Signal, Suggestion
-from assistant.playbook import BUILTIN_PLAYBOOKS, PlaybookError, load_playbook
-from assistant.suggestions import SuggestionEngine
 from tests.detector_helpers import CUSTOMER, REP, KeywordScorer, final
 
 SEEDS = {
@@ -83,7 +83,7 @@ def test_missing_playbook() -> None:
 
 
 def _engine(text: str = MINIMAL) -> SuggestionEngine:
-    from assistant.playbook import parse_playbook
+    from assistant.coach.playbook import parse_playbook
 
     try:
         import tomllib

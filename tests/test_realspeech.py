@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.asr.wer import wer, words
 from assistant.events import Event, FinalTranscript
-from assistant.wer import wer, words
 
 from .audio_helpers import finals, run_file
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from assistant.asr.text_guard import collapse_repeats
+from assistant.asr.wer import wer
 from assistant.audio.file_source import decode_file
 from assistant.events import Speaker
-from assistant.text_guard import collapse_repeats
-from assistant.wer import wer
 
 from .audio_helpers import finals, run_file, write_wav
 from .conftest import AUDIO, SAMPLE_CALL
@@ -78,7 +78,7 @@ def test_thirty_seconds_without_speech_produce_no_text(decoder, tmp_path, kind: 
 @pytest.mark.parametrize("level", [0.0, 0.003, 0.05])
 def test_guard_rejects_what_whisper_makes_of_non_speech(decoder, level: float) -> None:
     """Even if the VAD let it through, Whisper's text for silence/noise is dropped."""
-    from assistant.text_guard import audio_rms, is_hallucination
+    from assistant.asr.text_guard import audio_rms, is_hallucination
 
     rng = np.random.default_rng(3)
     for seconds in (1, 3, 8):

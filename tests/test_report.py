@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from assistant.conversation import is_backchannel
-from assistant.recorder import TranscriptRecorder
-from assistant.report_figures import build_report
-from assistant.report_model import Fate
-from assistant.session_log import read_session
+from assistant.coach.utterance import is_backchannel
+from assistant.report.figures import build_report
+from assistant.report.model import Fate
+from assistant.sessions.log import read_session
+from assistant.sessions.recorder import TranscriptRecorder
 
 from .conftest import REPO
 
@@ -340,8 +340,8 @@ def test_pieces_of_one_utterance_are_one_line_of_the_report(tmp_path: Path) -> N
 
 
 def test_hostile_text_in_a_session_stays_text(tmp_path: Path) -> None:
-    from assistant.report_html import render_html
-    from assistant.report_text import render_markdown
+    from assistant.report.html import render_html
+    from assistant.report.text import render_markdown
 
     recorder = TranscriptRecorder.create(tmp_path, mode="sales", overlay=True)
     evil = '<script>alert(1)</script><img src=x onerror=alert(2)> "quoted" [x](http://e.vil)'
@@ -359,8 +359,8 @@ def test_hostile_text_in_a_session_stays_text(tmp_path: Path) -> None:
 
 
 def test_a_session_killed_before_anyone_spoke_still_reports(tmp_path: Path) -> None:
-    from assistant.report_html import render_html
-    from assistant.report_text import render_markdown, report_json
+    from assistant.report.html import render_html
+    from assistant.report.text import render_markdown, report_json
 
     recorder = TranscriptRecorder.create(tmp_path, mode="coaching", playbook="coaching-1on1")
     recorder.close()  # no events, no end: killed during the first seconds

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from assistant.browser import HEADLESS_CHROMIUM_ARGS
-from assistant.cli_sessions import render
+from assistant.cli.browser import HEADLESS_CHROMIUM_ARGS
+from assistant.cli.sessions import render
 from assistant.events import Status
-from assistant.server import OverlayServer
-from assistant.summary_http import SUMMARY_PATH
+from assistant.server.server import OverlayServer
+from assistant.server.summary import SUMMARY_PATH
 
 from .conftest import REPO
 from .overlay_helpers import card

@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 
-from assistant.events import FinalTranscript, SilenceTick, Suggestion
-from assistant.playbook import load_playbook
-from assistant.suggestions import SuggestionEngine
-from assistant.transcript_replay import replay_transcript
+from assistant.assemble import assemble
+from assistant.coach.playbook import load_playbook
+from assistant.coach.transcript_replay import replay_transcript
+from assistant.events import Suggestion
+from assistant.pipeline.routes import file_routes
+from assistant.pipeline.session import SessionOptions
 
-from .audio_helpers import run_file, write_wav
+from .audio_helpers import write_wav
 from .conftest import SAMPLE_CALL
 from .test_cli import turnaround
 
@@ -81,11 +83,15 @@ def test_audio_replay_shows_the_four_cards(decoder: Any, tmp_path: Path) -> None
     start_s, end_s = AUDIO_SLICE_S
     stereo = decode_file(SAMPLE_CALL, 2)[int(start_s * 16000) : int(end_s * 16000)]
     path = write_wav(tmp_path / "sample_slice.wav", stereo)
-    engine = SuggestionEngine(load_playbook("sales-call"))
     cards: list[Suggestion] = []
-    for event in run_file(path, decoder, realtime=True):  # live pacing: real silences
-        if isinstance(event, (FinalTranscript, SilenceTick)):
-            cards += [o for o in engine.feed(event) if isinstance(o, Suggestion)]
+    running = assemble(  # live pacing: real silences
+        file_routes(path, realtime=True, mix=False),
+        SessionOptions(quiet=True),
+        playbook=load_playbook("sales-call"),
+        decoder=decoder,
+        handlers=[lambda event: cards.append(event) if isinstance(event, Suggestion) else None],
+    )
+    assert running.run() == 0
     keys = [_key({"trigger": c.trigger, "evidence": c.evidence}) for c in cards]
     assert keys == EXPECTED, [
         (c.trigger, c.evidence.get("category"), c.evidence["utterances"][-1]["text"]) for c in cards

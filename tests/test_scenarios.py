@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from assistant.errors import TurnaroundError
-from assistant.transcript_replay import (
+from assistant.coach.transcript_replay import (
     TranscriptError,
     format_event_text,
     read_transcript,
     replay_transcript,
     stream_events,
 )
+from assistant.errors import TurnaroundError
 
 TRANSCRIPTS = Path(__file__).parent / "fixtures" / "transcripts"
 

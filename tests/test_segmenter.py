@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from assistant.audio.file_source import decode_file
-from assistant.segmenter import Discarded, Ended, Paused, Resumed, Segmenter, Started, VadConfig
-from assistant.vad import FRAME_S, FRAME_SAMPLES, SileroVad
+from assistant.vad.segmenter import Discarded, Ended, Paused, Resumed, Segmenter, Started, VadConfig
+from assistant.vad.silero import FRAME_S, FRAME_SAMPLES, SileroVad
 
 from .conftest import AUDIO
 

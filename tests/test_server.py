@@ -16,18 +16,18 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from assistant.client_queue import ClientQueue, Outgoing
 from assistant.events import (
     PartialTranscript,
     SilenceTick,
     Speaker,
     Status,
 )
-from assistant.overlay_http import resolve_static
-from assistant.protocol import MAX_CLIENT_MESSAGE_BYTES, MAX_FRAME_BYTES
-from assistant.server import OverlayServer
+from assistant.server.client_queue import ClientQueue, Outgoing
+from assistant.server.protocol import MAX_CLIENT_MESSAGE_BYTES, MAX_FRAME_BYTES
+from assistant.server.routes import resolve_static
+from assistant.server.server import OverlayServer
 
-from .overlay_helpers import card, final
+from .overlay_helpers import card, coached, final
 
 # Generous: a loaded 2-core CI machine, never a latency claim.
 TIMEOUT_S = 20.0
@@ -287,13 +287,12 @@ def test_frames_beyond_the_hard_limit_close_the_connection(server: OverlayServer
 
 
 def test_snapshot_on_connect_and_again_on_reconnect(server: OverlayServer) -> None:
-    server.handler(Status("listening", "sample_call.ogg"))
-    server.handler(final(1, "Hi Dana, thanks for making time today."))
-    server.handler(final(2, "Sure, go ahead.", Speaker.CUSTOMER))
-    server.handler(
-        PartialTranscript(Speaker.REP, 3, 9.0, 10.0, "So the platform", time.monotonic())
-    )
-    server.handler(card(1))
+    feed = coached(server)
+    feed(Status("listening", "sample_call.ogg"))
+    feed(final(1, "Hi Dana, thanks for making time today."))
+    feed(final(2, "Sure, go ahead.", Speaker.CUSTOMER))
+    feed(PartialTranscript(Speaker.REP, 3, 9.0, 10.0, "So the platform", time.monotonic()))
+    feed(card(1))
 
     async def snapshot() -> dict[str, Any]:
         async with connect(ws_url(server), origin=origin(server)) as ws:
@@ -370,12 +369,14 @@ def test_rendered_ack_produces_a_latency_record(server: OverlayServer) -> None:
 
 
 def test_metrics_from_ticks_are_throttled(server: OverlayServer) -> None:
+    feed = coached(server)
+
     async def scenario() -> int:
         async with connect(ws_url(server), origin=origin(server)) as ws:
             await recv_json(ws)
             for i in range(200):  # 50 s of ticks, delivered at once as in fast replay
-                server.handler(SilenceTick(i * 0.25, i * 0.25, time.monotonic()))
-            server.handler(final(1, "marker"))
+                feed(SilenceTick(i * 0.25, i * 0.25, time.monotonic()))
+            feed(final(1, "marker"))
             count = 0
             while (msg := await recv_json(ws))["type"] != "caption":
                 count += msg["type"] == "metrics"

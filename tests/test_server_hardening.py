@@ -20,11 +20,12 @@ import pytest
 from websockets.asyncio.client import connect
 
 from assistant.audio.file_source import decode_file, write_wav
-from assistant.conn_guard import FD_RESERVE, connection_cap
 from assistant.events import FinalTranscript, SilenceTick, Speaker, SpeechEnded, Status
-from assistant.overlay_lag import LATE_FINAL_S, REPORT_HOLD_S
-from assistant.overlay_state import OverlayState
-from assistant.server import CONTROL_BURST, OverlayServer
+from assistant.server.conn_guard import FD_RESERVE, connection_cap
+from assistant.server.lag import LATE_FINAL_S, REPORT_HOLD_S
+from assistant.server.pages import CONTROL_BURST
+from assistant.server.server import OverlayServer
+from assistant.server.state import OverlayState
 from benchmarks.load import IdleFlood
 
 from .conftest import AUDIO, REPO

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import TurnaroundError
-from assistant.recorder import TranscriptRecorder
-from assistant.session_log import SessionReadError, read_session
-from assistant.session_store import (
+from assistant.sessions.log import SessionReadError, read_session
+from assistant.sessions.recorder import TranscriptRecorder
+from assistant.sessions.store import (
     RecordingError,
     SessionNotFound,
     create_session_file,

@@ -8,10 +8,12 @@ import itertools
 import numpy as np
 import pytest
 
-from assistant.asr import DecodeResult, Word
+from assistant.asr.config import StreamingConfig
+from assistant.asr.decoder import DecodeResult, Word
+from assistant.asr.requests import DecodeKind, DecodeRequest
+from assistant.asr.streaming import StreamingTranscriber
 from assistant.events import FinalTranscript, PartialTranscript, Speaker, SpeechEnded
-from assistant.segmenter import Ended, Paused, Resumed, Started
-from assistant.streaming import DecodeKind, DecodeRequest, StreamingConfig, StreamingTranscriber
+from assistant.vad.segmenter import Ended, Paused, Resumed, Started
 
 AUDIO = np.full(16000 * 10, 0.1, dtype=np.float32)
 _tokens = itertools.count(1000)

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from assistant.text_guard import audio_rms, collapse_repeats, compression_ratio, is_hallucination
+from assistant.asr.text_guard import (
+    audio_rms,
+    collapse_repeats,
+    compression_ratio,
+    is_hallucination,
+)
 
 
 @pytest.mark.parametrize(

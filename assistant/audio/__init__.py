@@ -1,0 +1,1 @@
+"""Capture: microphones and recordings as blocks of audio, resampled to 16 kHz."""

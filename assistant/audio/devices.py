@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import AudioInputError
+from assistant.errors import AudioInputError
 
 PORTAUDIO_FIX = (
     "PortAudio is not installed: on Debian/Ubuntu run `sudo apt-get install libportaudio2`, "

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AudioInputError
-from ..events import RawAudio
-from .resample import TARGET_RATE_HZ
+from assistant.audio.resample import TARGET_RATE_HZ
+from assistant.errors import AudioInputError
+from assistant.events import RawAudio
 
 SUPPORTED = ".wav .flac .mp3 .ogg .opus .m4a .aac .webm .mka"
 # Real-time blocks the size of a typical PortAudio callback (32 ms) so replay sees

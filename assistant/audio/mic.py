@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import AudioInputError, DeviceLostError
-from ..events import RawAudio
-from .devices import InputDevice, sounddevice_module
+from assistant.audio.devices import InputDevice, sounddevice_module
+from assistant.errors import AudioInputError, DeviceLostError
+from assistant.events import RawAudio
 
 # 32 ms callbacks: small enough that end-of-speech is seen within one VAD frame,
 # large enough that Python's callback overhead stays well under 1 % of a core.

@@ -1,0 +1,3 @@
+"""Transcription: the Whisper model and its catalogue, the decoder, the streaming
+policy (partials, progressive commits, finals), the ASR worker thread and the
+hallucination guard."""

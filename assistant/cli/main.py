@@ -1,0 +1,213 @@
+"""Command line: `turnaround devices | live | replay | models | sessions | report`.
+
+Options are declared in ``cli.parser``; each command here turns them into routes
+(which audio is whose voice) and options, and ``assemble()`` builds the session."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from assistant.asr.config import StreamingConfig
+from assistant.asr.models import DEFAULT_MODEL, load_catalog, resolve_model
+from assistant.cli.exits import exit_status, prepare_process
+from assistant.cli.parser import build_parser
+from assistant.cli.record import input_kind, record_meta, recording_transcript_replay
+from assistant.cli.sessions import cmd_report, cmd_sessions
+from assistant.errors import AudioInputError, TurnaroundError
+from assistant.events import Speaker
+from assistant.logs import say
+from assistant.pipeline.core import PipelineConfig
+from assistant.pipeline.routes import Route, file_routes
+from assistant.pipeline.session import Handler, SessionOptions
+from assistant.sessions.store import default_sessions_dir
+from assistant.vad.segmenter import VadConfig
+
+SAMPLE_CALL = Path(__file__).resolve().parent.parent / "samples" / "sample_call.ogg"
+
+
+def cmd_devices() -> int:
+    from assistant.audio.devices import list_inputs
+
+    inputs = list_inputs()
+    if not inputs:
+        print("no audio input devices found (use `turnaround replay FILE`, or --sample)")
+        return 1
+    print(f"{'idx':>3}  {'ch':>2}  {'rate':>6}  name")
+    for dev in inputs:
+        mark = " (default)" if dev.is_default else ""
+        print(f"{dev.index:>3}  {dev.channels:>2}  {dev.default_rate_hz:>6}  {dev.name}{mark}")
+    return 0
+
+
+def cmd_models() -> int:
+    for name, entry in load_catalog().items():
+        try:
+            spec = resolve_model(name)
+            where = f"installed ({spec.origin}: {spec.path})"
+        except TurnaroundError as exc:
+            where = f"not installed: {exc}"
+        default = " [default]" if name == DEFAULT_MODEL else ""
+        print(f"{name}{default}: {entry.get('description', '')}\n    {where}")
+    return 0
+
+
+def _record_dir(args: argparse.Namespace, realtime: bool) -> Path | None:
+    """Live and real-time sessions are recorded unless told not to; a fast replay
+    (an experiment, a benchmark) only when asked."""
+    if args.no_record:
+        return None
+    if args.record is not None:
+        return args.record
+    return default_sessions_dir() if realtime else None
+
+
+def _run_session(routes: list[Route], args: argparse.Namespace, realtime: bool, banner: str) -> int:
+    """Run a session, with the overlay server when it is a real-time one."""
+    from assistant.assemble import assemble
+    from assistant.cli.overlay import announce, start_server
+
+    server = start_server(args) if realtime and not args.no_server else None
+    try:
+        playbook = None
+        if not args.no_coach:
+            from assistant.coach.playbook import load_playbook
+
+            playbook = load_playbook(args.playbook)
+        call = assemble(
+            routes,
+            _options(args, realtime),
+            playbook=playbook,
+            server=server,
+            output=_printer(args),
+        )
+        if server is not None:
+            announce(server, args)
+        say(banner)
+        code = call.run()
+        if server is not None and call.recorder is not None:
+            from assistant.cli.call_summary import offer_summary
+
+            offer_summary(server, call.recorder.path, wait=sys.stdin.isatty())
+        return code
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _options(args: argparse.Namespace, realtime: bool) -> SessionOptions:
+    return SessionOptions(
+        model=args.model,
+        model_dir=args.model_dir,
+        cpu_threads=args.threads,
+        record_dir=_record_dir(args, realtime),
+        record_meta=record_meta(args, input_kind(args), realtime),
+        pipeline=PipelineConfig(
+            vad=VadConfig(end_silence_s=args.end_silence),
+            streaming=StreamingConfig(partials=realtime and not args.no_partials),
+        ),
+    )
+
+
+def _printer(args: argparse.Namespace) -> Handler:
+    from assistant.cli.output import CaptionPrinter, JsonPrinter
+
+    if args.json:
+        return JsonPrinter(ticks=args.ticks)
+    return CaptionPrinter(partials=None if not args.no_partials else False, signals=args.signals)
+
+
+def cmd_replay_transcript(args: argparse.Namespace) -> int:
+    import json
+
+    from assistant.cli.output import write_out
+    from assistant.coach.transcript_replay import format_event_text, replay_transcript
+
+    def emit(event: dict) -> None:
+        if args.json:
+            write_out(sys.stdout, json.dumps(event, ensure_ascii=False) + "\n")
+        elif event.get("type") != "Signal" or args.signals:
+            write_out(sys.stdout, format_event_text(event) + "\n")
+
+    with recording_transcript_replay(args, emit) as emit_and_record:
+        replay_transcript(args.transcript, args.playbook, emit_and_record)
+    return 0
+
+
+def speaker_roles(args: argparse.Namespace) -> tuple[Speaker, Speaker]:
+    """(the user's own voice, the other side): rep and customer on a sales call;
+    manager and rep in a coaching 1:1."""
+    if getattr(args, "no_coach", False):
+        return Speaker.REP, Speaker.CUSTOMER
+    from assistant.coach.detectors.base import Roles
+    from assistant.coach.playbook import load_playbook
+
+    roles = Roles.for_mode(load_playbook(args.playbook).mode)
+    return roles.coached, roles.other
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    if args.transcript is not None:
+        return cmd_replay_transcript(args)
+    path = SAMPLE_CALL if args.sample or args.file is None else args.file
+    if args.file is None and not args.sample:
+        raise TurnaroundError("replay needs a FILE (or --sample for the bundled sample call)")
+    routes = file_routes(path, args.realtime, args.mix, speaker_roles(args))
+    banner = f"replaying {path} ({'real time' if args.realtime else 'fast'}); Ctrl-C to stop"
+    return _run_session(routes, args, args.realtime, banner)
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    from assistant.audio.devices import resolve_input
+    from assistant.audio.mic import MicSource
+    from assistant.audio.native_noise import filter_native_stderr
+
+    filter_native_stderr()  # PortAudio's C-level lines when a device fails
+
+    try:
+        mic = MicSource(resolve_input(args.mic))
+    except AudioInputError as exc:
+        if args.or_sample and args.mic is None:
+            say(f"{exc}: replaying the bundled sample call instead")
+            args.file, args.sample, args.realtime, args.mix = None, True, True, False
+            args.transcript = None
+            return cmd_replay(args)
+        raise
+    own, other = speaker_roles(args)
+    routes = [Route(mic, own if args.remote else Speaker.UNKNOWN)]
+    if args.remote:
+        remote = resolve_input(args.remote)
+        if remote.index == mic.device.index:
+            raise AudioInputError("--remote must be a different input from --mic")
+        routes.append(Route(MicSource(remote), other))
+    names = " + ".join(f"{r.speaker.value}: {r.source.name}" for r in routes)
+    return _run_session(routes, args, True, f"listening to {names}; Ctrl-C to stop")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        prepare_process()
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command == "devices":
+            return cmd_devices()
+        if args.command == "models":
+            return cmd_models()
+        if args.command == "live":
+            return cmd_live(args)
+        if args.command == "replay":
+            return cmd_replay(args)
+        if args.command == "sessions":
+            return cmd_sessions(args)
+        if args.command == "report":
+            return cmd_report(args)
+        parser.print_help()
+        return 2
+    except BaseException as exc:  # every way out: one line on stderr at most
+        return exit_status(exc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Terminal output: live captions for people, JSON lines for programs.
+
+Standard output may close under us (``turnaround ... | head -1``) or fill
+(``> /dev/full``, a full disk). A printer then raises :class:`OutputError`, once;
+the session decides whether to stop (nobody is reading) or carry on (the overlay is
+still showing captions).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from typing import IO
+
+from assistant.errors import OutputError
+from assistant.events import (
+    ConversationMetrics,
+    Event,
+    FinalTranscript,
+    PartialTranscript,
+    PipelineState,
+    Signal,
+    SilenceTick,
+    Status,
+    Suggestion,
+    to_json_dict,
+)
+
+
+def write_out(out: IO[str], text: str) -> None:
+    """Write and flush, turning a failed write into :class:`OutputError`."""
+    try:
+        out.write(text)
+        out.flush()
+    except OSError as exc:
+        raise OutputError(exc) from exc
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null after it failed, so the interpreter's own flush at
+    exit does not print "Exception ignored ... BrokenPipeError"."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def clock(seconds: float) -> str:
+    minutes, secs = divmod(max(0.0, seconds), 60)
+    return f"{int(minutes):02d}:{secs:04.1f}"
+
+
+# Pipeline states a caption printer mentions (the rest are routine).
+_SHOWN_STATES = (PipelineState.ERROR, PipelineState.PAUSED)
+
+
+class JsonPrinter:
+    """One JSON object per line; silence ticks only when asked (4 per second). The
+    coach's metrics frames are the overlay's meters, not events of the call: never
+    printed."""
+
+    def __init__(self, out: IO[str] = sys.stdout, ticks: bool = False) -> None:
+        self._out = out
+        self._ticks = ticks
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, ConversationMetrics) or (
+            isinstance(event, SilenceTick) and not self._ticks
+        ):
+            return
+        write_out(self._out, json.dumps(to_json_dict(event), ensure_ascii=False) + "\n")
+
+
+class CaptionPrinter:
+    """One line per utterance. A long turn's committed pieces extend its line as
+    they arrive; on a terminal the words still being heard follow them, dimmed, and
+    are rewritten in place. Each event is one write (see :func:`write_out`)."""
+
+    def __init__(
+        self, out: IO[str] = sys.stdout, partials: bool | None = None, signals: bool = False
+    ) -> None:
+        self._out = out
+        self._partials = out.isatty() if partials is None else partials
+        self._signals = signals
+        self._partial_shown = False
+        # The utterance whose line is open (committed pieces, no newline yet).
+        self._open: tuple[str, int] | None = None
+        self._open_text = ""
+
+    def _clear_partial(self) -> str:
+        """Text that takes the dimmed words off the line, keeping its committed part."""
+        if self._partial_shown:
+            self._partial_shown = False
+            return "\r\033[K" + self._open_text
+        return ""
+
+    def _close_line(self) -> str:
+        text = self._clear_partial()
+        if self._open is not None:
+            text += "\n"
+            self._open, self._open_text = None, ""
+        return text
+
+    def _line_for(self, speaker: str, utterance_id: int, start_s: float) -> str:
+        """Make the open line this utterance's, starting a new one if needed."""
+        if self._open == (speaker, utterance_id):
+            return ""
+        text = self._close_line()
+        self._open = (speaker, utterance_id)
+        self._open_text = f"[{clock(start_s)}] {speaker:>8}:"
+        return text + self._open_text
+
+    def _partial(self, event: PartialTranscript) -> str:
+        key = (event.speaker.value, event.utterance_id)
+        # Another utterance's line is open: leave it, and show this one below.
+        text = self._close_line() if self._open not in (None, key) else ""
+        text += self._clear_partial()
+        if self._open == key:
+            heard = event.text[event.stable_chars :].strip()
+            shown = f" {heard}" if heard else ""
+        else:
+            words = event.text if len(event.text) < 100 else "…" + event.text[-99:]
+            shown = f"  {event.speaker.value}: {words}"
+        if shown:
+            text += f"\033[2m{shown}\033[0m"
+            self._partial_shown = True
+        return text
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, PartialTranscript):
+            if self._partials:
+                write_out(self._out, self._partial(event))
+            return
+        if isinstance(event, FinalTranscript):
+            text = self._clear_partial()
+            text += self._line_for(event.speaker.value, event.utterance_id, event.start_s)
+            if event.text:
+                text += " " + event.text
+                self._open_text += " " + event.text
+            if event.last:
+                text += self._close_line()
+        elif isinstance(event, Suggestion):
+            text = self._close_line() + (
+                f"[{clock(event.at_s)}]  >>> CARD: {event.prompt}\n"
+                f"{'':>13}why: {event.why} ({event.source})\n"
+            )
+        elif isinstance(event, Signal) and self._signals:
+            text = self._close_line() + (
+                f"[{clock(event.at_s)}]   signal {event.detector} "
+                f"({event.speaker.value}, {event.confidence:.2f})\n"
+            )
+        elif isinstance(event, Status) and event.state in _SHOWN_STATES:
+            text = self._close_line() + f"[{event.state.value}] {event.detail}\n"
+        else:
+            return
+        write_out(self._out, text)

@@ -1,0 +1,258 @@
+"""Text-mode input: replay a JSONL transcript through the suggestion engine.
+
+Each line is one utterance::
+
+    {"speaker": "rep", "start": 12.0, "end": 15.5, "text": "What is your goal?"}
+
+A JSON array of the same objects is read too (the bundled sample call's script,
+``assistant/samples/sample_call.json``, is one).
+
+The replay runs on the transcript's own clock: finals are fed at their ``end`` time
+and silence ticks are synthesised every ``tick_s`` in between, so dead air between
+lines is noticed exactly as it would be live.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.coach.engine import SuggestionEngine
+from assistant.coach.playbook import load_playbook
+from assistant.errors import TurnaroundError
+from assistant.events import FinalTranscript, SilenceTick, Speaker, to_json_dict
+
+# Transcript times are seconds into the call; a day is far beyond any call, and the
+# replay synthesises a silence tick every 0.25 s of it (345,600 ticks at most).
+# Without a bound, one line ending at 1e12 s made the replay spin for ever.
+MAX_TIME_S = 24 * 3600.0
+# A call's transcript is kilobytes to a few megabytes; refuse to read gigabytes.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+# Longest text of one line (a 30-minute monologue is ~30,000 characters).
+MAX_TEXT_CHARS = 100_000
+
+# Other words people use for the two sides of a call.
+SPEAKER_ALIASES: dict[str, Speaker] = {
+    "prospect": Speaker.CUSTOMER,
+    "client": Speaker.CUSTOMER,
+    "seller": Speaker.REP,
+    "agent": Speaker.REP,
+    "coach": Speaker.MANAGER,
+}
+
+
+class TranscriptError(TurnaroundError):
+    """A transcript file is missing or has a malformed line."""
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    line_no: int
+    speaker: Speaker
+    start_s: float
+    end_s: float
+    text: str
+
+
+def parse_speaker(value: Any) -> Speaker | None:
+    if not isinstance(value, str):
+        return None
+    name = value.strip().lower()
+    try:
+        return Speaker(name)
+    except ValueError:
+        return SPEAKER_ALIASES.get(name)
+
+
+def parse_line(raw: str, line_no: int, origin: str) -> TranscriptLine:
+    """One JSONL line -> ``TranscriptLine``; raises ``TranscriptError`` naming the line."""
+    where = f"{origin}:{line_no}"
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise TranscriptError(f"{where}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise TranscriptError(f"{where}: not a transcript line (JSON nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise TranscriptError(f"{where}: not valid JSON ({_short(str(exc))})") from None
+    return parse_item(data, line_no, where)
+
+
+def parse_item(data: Any, line_no: int, where: str) -> TranscriptLine:
+    """One decoded utterance object -> ``TranscriptLine``; errors name ``where``."""
+    if not isinstance(data, dict):
+        raise TranscriptError(f"{where}: expected a JSON object per line")
+    missing = [k for k in ("speaker", "start", "end", "text") if k not in data]
+    if missing:
+        raise TranscriptError(f"{where}: missing field(s) {', '.join(missing)}")
+    speaker = parse_speaker(data["speaker"])
+    if speaker is None:
+        allowed = ", ".join([s.value for s in Speaker] + sorted(SPEAKER_ALIASES))
+        raise TranscriptError(
+            f"{where}: unknown speaker {_short(repr(data['speaker']))} (use {allowed})"
+        )
+    start = _seconds(data["start"], "start", where)
+    end = _seconds(data["end"], "end", where)
+    if end < start:
+        raise TranscriptError(f"{where}: end ({end:g}) is before start ({start:g})")
+    text = data["text"]
+    if not isinstance(text, str) or not text.strip():
+        raise TranscriptError(f"{where}: text must be a non-empty string")
+    if len(text) > MAX_TEXT_CHARS:
+        raise TranscriptError(f"{where}: text longer than {MAX_TEXT_CHARS:,} characters")
+    try:
+        # JSON can escape half of a UTF-16 pair ("\ud800"); such text cannot be
+        # printed, recorded or sent to the overlay.
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TranscriptError(
+            f"{where}: text is not valid Unicode (a lone surrogate such as \\ud800)"
+        ) from None
+    return TranscriptLine(line_no, speaker, start, end, text.strip())
+
+
+def _seconds(value: Any, name: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TranscriptError(f"{where}: {name} must be a number of seconds")
+    # Compare before converting: float() of a 400-digit integer overflows.
+    if not (0 <= value <= MAX_TIME_S):  # also False for NaN
+        raise TranscriptError(
+            f"{where}: {name} must be between 0 and {MAX_TIME_S:g} seconds (24 hours)"
+        )
+    return float(value)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def read_transcript(path: Path) -> list[TranscriptLine]:
+    """All utterances of a JSONL transcript (blank lines skipped)."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise TranscriptError(
+                f"{path}: larger than {MAX_FILE_BYTES >> 20} MB; not a transcript"
+            )
+        # Lines end at \n (or \r\n) only: str.splitlines() also splits at U+2028,
+        # U+0085 and other characters that JSON allows inside a string.
+        raw_lines = path.read_text(encoding="utf-8").split("\n")
+    except FileNotFoundError:
+        raise TranscriptError(f"{path}: transcript file not found") from None
+    except UnicodeDecodeError as exc:
+        raise TranscriptError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise TranscriptError(f"{path}: cannot read transcript ({exc.strerror or exc})") from None
+    if raw_lines and raw_lines[0].lstrip().startswith("["):
+        return _read_array("\n".join(raw_lines), path)
+    lines = [
+        parse_line(raw, i, str(path)) for i, raw in enumerate(raw_lines, start=1) if raw.strip()
+    ]
+    if not lines:
+        raise TranscriptError(f"{path}: transcript has no utterances")
+    return lines
+
+
+def _read_array(text: str, path: Path) -> list[TranscriptLine]:
+    """A JSON array of utterance objects; item N is reported as ``path:item N``."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TranscriptError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise TranscriptError(f"{path}:1: not a transcript (JSON nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise TranscriptError(f"{path}:1: not valid JSON ({_short(str(exc))})") from None
+    if not isinstance(items, list) or not items:
+        raise TranscriptError(f"{path}: expected a JSON array of utterances")
+    return [parse_item(item, i, f"{path}:item {i}") for i, item in enumerate(items, start=1)]
+
+
+def stream_events(
+    lines: list[TranscriptLine], tick_s: float
+) -> Iterator[FinalTranscript | SilenceTick]:
+    """Finals at their end times, interleaved with silence ticks every ``tick_s``.
+
+    A tick's ``silence_s`` is what live VAD would report: zero while anyone is
+    speaking, otherwise the time since the last speech ended.
+    """
+    if tick_s <= 0:
+        raise ValueError("tick_s must be positive")
+    finals = sorted(lines, key=lambda u: u.end_s)  # stable: file order breaks ties
+    speech = _merged_intervals([(u.start_s, u.end_s) for u in lines])
+    k, i, j = 1, 0, 0
+    while i < len(finals):
+        tick_at = k * tick_s
+        if finals[i].end_s <= tick_at:
+            u = finals[i]
+            wall = time.monotonic()
+            yield FinalTranscript(u.speaker, u.line_no, u.start_s, u.end_s, u.text, wall, wall)
+            i += 1
+            continue
+        while j < len(speech) and speech[j][1] <= tick_at:
+            j += 1
+        inside = j < len(speech) and speech[j][0] <= tick_at
+        last_end = speech[j - 1][1] if j > 0 else 0.0
+        silence = 0.0 if inside else tick_at - last_end
+        yield SilenceTick(now_s=tick_at, silence_s=silence, wall=time.monotonic())
+        k += 1
+
+
+def _merged_intervals(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def replay_transcript(
+    path: Path,
+    playbook: str,
+    emit: Callable[[dict[str, Any]], None],
+    tick_s: float = 0.25,
+    include_transcript: bool = True,
+) -> None:
+    """Run a transcript through state, detectors and engine; ``emit`` each event dict.
+
+    Emits every final transcript (unless ``include_transcript`` is False), every
+    detector signal and every suggestion, in stream order. ``playbook`` is a built-in
+    name or a path to a TOML file.
+    """
+    lines = read_transcript(Path(path))
+    engine = SuggestionEngine(load_playbook(playbook))
+    for event in stream_events(lines, tick_s):
+        outputs = engine.feed(event)
+        if include_transcript and isinstance(event, FinalTranscript):
+            emit(to_json_dict(event))
+        for out in outputs:
+            emit(to_json_dict(out))
+
+
+def format_event_text(event: dict[str, Any]) -> str:
+    """One human-readable line (two for a card) for terminal output."""
+    kind = event.get("type")
+    if kind == "FinalTranscript":
+        return f"[{event['end_s']:7.1f}s] {event['speaker']:>8}: {event['text']}"
+    if kind == "Signal":
+        numbers = {
+            k: v
+            for k, v in event.get("evidence", {}).items()
+            if k not in ("episode", "utterances") and not isinstance(v, (list, dict))
+        }
+        detail = " ".join(f"{k}={v}" for k, v in numbers.items())
+        return (
+            f"[{event['at_s']:7.1f}s]   signal {event['detector']} "
+            f"({event['speaker']}, {event['confidence']:.2f}) {detail}".rstrip()
+        )
+    if kind == "Suggestion":
+        return (
+            f"[{event['at_s']:7.1f}s] >> CARD [{event['severity']}] {event['prompt']}\n"
+            f"{'':11}why: {event['why']} (source: {event['source']})"
+        )
+    return json.dumps(event, sort_keys=True)

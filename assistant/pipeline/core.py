@@ -1,0 +1,244 @@
+"""Wiring: sources -> source workers -> ASR worker -> one ordered event stream.
+
+The threads and queues live here and nowhere else; every decision they carry out
+is made by the pure objects they hold (Segmenter, StreamingTranscriber,
+SilenceClock). The consumer reads :meth:`Pipeline.events` on its own thread.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from assistant.asr.config import StreamingConfig
+from assistant.asr.worker import AsrWorker, Decoder
+from assistant.errors import TurnaroundError
+from assistant.events import (
+    Event,
+    FinalTranscript,
+    PartialTranscript,
+    PipelineState,
+    RawAudio,
+    Speaker,
+    SpeechEnded,
+    SpeechStarted,
+    Status,
+)
+from assistant.pipeline.routes import AudioSource, Route
+from assistant.pipeline.silence_clock import SilenceClock
+from assistant.pipeline.source_worker import SourceWorker
+from assistant.vad.segmenter import VadConfig
+
+# Events waiting for the consumer. Partials are dropped when it is full (a newer
+# one is always coming); finals and everything else wait for room.
+EVENT_QUEUE_SIZE = 1024
+
+
+@dataclass
+class PipelineConfig:
+    vad: VadConfig = field(default_factory=VadConfig)
+    streaming: StreamingConfig = field(default_factory=StreamingConfig)
+
+
+_DONE = object()
+
+
+class Pipeline:
+    def __init__(
+        self, routes: list[Route], decoder: Decoder, config: PipelineConfig | None = None
+    ) -> None:
+        if not routes:
+            raise TurnaroundError("no audio input to listen to")
+        self.config = config or PipelineConfig()
+        self.asr = AsrWorker(decoder, on_error=self._asr_error)
+        self._events: queue.Queue[object] = queue.Queue(maxsize=EVENT_QUEUE_SIZE)
+        self._clock = SilenceClock()
+        self._clock_lock = threading.Lock()
+        self._progress: dict[Speaker, float] = {}
+        self._held: list[tuple[float, int, Event]] = []
+        self._seq = itertools.count()
+        self.dropped_partials = 0
+        self.error: Exception | None = None
+        self._paused = threading.Event()
+        self._stop_reason = "end of input"
+        self._sources: dict[int, AudioSource] = {}
+        self._workers: list[SourceWorker] = []
+        by_source: dict[int, list[SourceWorker]] = {}
+        for route in routes:
+            worker = SourceWorker(
+                speaker=route.speaker,
+                channel=route.channel,
+                in_rate_hz=route.source.sample_rate_hz,
+                realtime=route.source.realtime,
+                submit=self.asr.submit,
+                emit=self._emit,
+                on_progress=self._on_progress,
+                on_finished=self._on_finished,
+                backlog=lambda: self.asr.pending_finals,
+                vad_config=self.config.vad,
+                streaming_config=self.config.streaming,
+            )
+            self._workers.append(worker)
+            self._progress[route.speaker] = 0.0
+            self._sources[id(route.source)] = route.source
+            by_source.setdefault(id(route.source), []).append(worker)
+        self._fanout = by_source
+        self._watcher = threading.Thread(target=self._watch, name="pipeline-watch", daemon=True)
+
+    # -- lifecycle ---------------------------------------------------------------
+    def start(self) -> None:
+        self.asr.start()
+        for worker in self._workers:
+            worker.start()
+        for key, source in self._sources.items():
+            workers = self._fanout[key]
+            source.start(self._sink_for(workers), self._end_for(workers))
+        self._emit(
+            Status(PipelineState.LISTENING, ", ".join(s.name for s in self._sources.values()))
+        )
+        self._watcher.start()
+
+    def stop(self) -> None:
+        """Stop capturing; queued audio is still transcribed, then events() ends."""
+        self._stop_reason = "stopped"
+        for source in self._sources.values():
+            source.stop()
+        for workers in self._fanout.values():
+            for worker in workers:
+                worker.end()
+
+    def pause(self) -> None:
+        self._paused.set()
+        self._emit(Status(PipelineState.PAUSED, "listening paused"))
+
+    def resume(self) -> None:
+        self._paused.clear()
+        self._emit(Status(PipelineState.LISTENING, "listening resumed"))
+
+    @property
+    def lag_s(self) -> float:
+        """How far the slowest live stream is behind real time (0 for fast replay)."""
+        return max((w.lag_s for w in self._workers), default=0.0)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def events(self, timeout_s: float | None = None) -> Iterator[Event]:
+        """Yield events in order until every source has ended and been flushed."""
+        while True:
+            try:
+                item = self._events.get(timeout=timeout_s)
+            except queue.Empty:
+                return
+            if item is _DONE:
+                return
+            yield item  # type: ignore[misc]
+
+    # -- plumbing ----------------------------------------------------------------
+    def _sink_for(self, workers: list[SourceWorker]):
+        def sink(block: RawAudio) -> None:
+            if self._paused.is_set():
+                return  # paused: the audio is not even looked at
+            for worker in workers:
+                worker.put(block)
+
+        return sink
+
+    def _end_for(self, workers: list[SourceWorker]):
+        def on_end(error: Exception | None) -> None:
+            for worker in workers:
+                worker.end(error)
+
+        return on_end
+
+    def _emit(self, event: Event) -> None:
+        """Hold stream events until every stream has reached their time, so the
+        consumer sees both speakers in stream order even when one worker runs ahead
+        (fast replay). In real time the streams move together and nothing waits."""
+        key = _stream_time(event)
+        with self._clock_lock:
+            if isinstance(event, (SpeechStarted, SpeechEnded)):
+                self._clock.on_speech(event)
+            if key is None or key <= min(self._progress.values()):
+                ready = [event]
+            else:
+                heapq.heappush(self._held, (key, next(self._seq), event))
+                ready = []
+        self._put(ready)
+
+    def _put(self, events: list[object]) -> None:
+        for event in events:
+            if isinstance(event, PartialTranscript):
+                try:
+                    self._events.put_nowait(event)
+                except queue.Full:
+                    self.dropped_partials += 1
+            else:
+                self._events.put(event)
+
+    def _on_progress(self, speaker: Speaker, now_s: float) -> None:
+        with self._clock_lock:
+            self._progress[speaker] = now_s
+            watermark = min(self._progress.values())
+            ready: list[object] = []
+            while self._held and self._held[0][0] <= watermark:
+                ready.append(heapq.heappop(self._held)[2])
+            # All streams start together; tick up to the slowest live one.
+            live = [t for t in self._progress.values() if t != math.inf]
+            if live:
+                ready.extend(self._clock.advance(min(live)))
+        self._put(ready)
+
+    def _on_finished(self, speaker: Speaker) -> None:
+        """A stream ended: it no longer holds the others back."""
+        self._on_progress(speaker, math.inf)
+
+    def _asr_error(self, message: str) -> None:
+        self._emit(Status(PipelineState.ERROR, message))
+
+    def _watch(self) -> None:
+        for worker in self._workers:
+            worker.join()
+        errors = [w.error for w in self._workers if w.error is not None]
+        if errors:
+            self.error = errors[0]
+            self._emit(Status(PipelineState.ERROR, str(errors[0])))
+        for source in self._sources.values():
+            source.stop()
+        self.asr.stop()
+        self._emit(
+            Status(
+                PipelineState.STOPPED,
+                self._stop_reason,
+                dropped_partials=self.asr.dropped_partials + self.dropped_partials,
+                dropped_audio_s=sum(w.dropped_audio_s for w in self._workers),
+            )
+        )
+        self._events.put(_DONE)
+
+
+def _stream_time(event: Event) -> float | None:
+    """Where an event sits on the stream clock (None: not tied to the stream)."""
+    if isinstance(event, SpeechStarted):
+        return event.start_s
+    if isinstance(event, (SpeechEnded, PartialTranscript, FinalTranscript)):
+        return event.end_s
+    return None
+
+
+def wait_for(pipeline: Pipeline, timeout_s: float) -> list[Event]:
+    """Collect every event of a finite run (tests, benchmarks)."""
+    deadline = time.monotonic() + timeout_s
+    out: list[Event] = []
+    for event in pipeline.events(timeout_s=max(0.1, deadline - time.monotonic())):
+        out.append(event)
+        if time.monotonic() > deadline:
+            break
+    return out

@@ -1,0 +1,2 @@
+"""The coaching report of a recorded session: figures, timeline plot, HTML,
+Markdown and JSON."""

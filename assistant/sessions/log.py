@@ -1,0 +1,292 @@
+"""Read a session file back: the metadata line, then typed events and card records.
+
+The format (written by ``recorder.TranscriptRecorder``), one JSON object per line::
+
+    {"type": "Session", "format": 1, "id": "20250611-142233-3fa9c1", "started": "...",
+     "mode": "sales", "playbook": "sales-call", "coach": true, "model": "tiny.en",
+     "input": {"kind": "file", "names": ["sample_call.ogg"]}, "realtime": true,
+     "overlay": true, "version": "0.1.0"}
+    {"type": "FinalTranscript", ...}     # events, as events.to_json_dict writes them
+    {"type": "Signal", ...}
+    {"type": "Suggestion", ...}          # a card
+    {"type": "Feedback", "card_id": ..., "action": "helpful" | "dismiss", ...}
+    {"type": "CardClosed", "card_id": ..., "reason": "expired" | "replaced", ...}
+    {"type": "SessionEnd", "end_s": 75.9, "reason": "end of input", ...}
+
+Reading is forgiving where a crash or an old version explains the damage (a partial
+last line, a file from before the metadata line existed) and strict where nothing
+does (no metadata, not text): those are a one-line ``SessionReadError``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import TurnaroundError
+from assistant.events import FinalTranscript, Signal, Speaker, Suggestion
+from assistant.sessions.store import id_of
+
+FORMAT = 1
+# The metadata line is small; a first "line" longer than this is not a session.
+MAX_META_BYTES = 64 * 1024
+# Lines named one by one in the notes before they are only counted.
+DAMAGED_NAMED = 3
+# Record types from files made before the metadata line existed.
+LEGACY_TYPES = frozenset({"FinalTranscript", "Suggestion", "Feedback"})
+
+
+class SessionReadError(TurnaroundError):
+    """A file that is not a readable Turnaround session."""
+
+
+@dataclass(frozen=True)
+class SessionMeta:
+    id: str
+    started: datetime | None
+    mode: str  # "sales" | "coaching"
+    playbook: str | None
+    coach: bool
+    model: str | None
+    input_kind: str  # "devices" | "file" | "transcript" | "unknown"
+    inputs: tuple[str, ...]
+    realtime: bool | None
+    overlay: bool | None  # None: not known (a session from an older version)
+    version: str | None
+    legacy: bool = False
+
+
+@dataclass(frozen=True)
+class CardEvent:
+    """What became of a card: feedback from the page, or the overlay closing it."""
+
+    card_id: str
+    outcome: str  # "helpful" | "dismiss" | "expired" | "replaced"
+    at_s: float | None
+    line_no: int
+
+
+@dataclass
+class SessionLog:
+    path: Path
+    meta: SessionMeta
+    finals: list[FinalTranscript] = field(default_factory=list)
+    signals: list[Signal] = field(default_factory=list)
+    suggestions: list[Suggestion] = field(default_factory=list)
+    card_events: list[CardEvent] = field(default_factory=list)
+    end_s: float | None = None  # from SessionEnd; None when the run never closed
+    end_reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def last_s(self) -> float:
+        """Stream time of the last thing recorded (how long the call ran)."""
+        times = [f.end_s for f in self.finals]
+        times += [s.at_s for s in self.suggestions] + [s.at_s for s in self.signals]
+        times += [e.at_s for e in self.card_events if e.at_s is not None]
+        if self.end_s is not None:
+            times.append(self.end_s)
+        return max(times, default=0.0)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("not finite")
+    return number
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not text")
+    return value
+
+
+def _final(d: dict[str, Any]) -> FinalTranscript:
+    start, end = _number(d["start_s"]), _number(d["end_s"])
+    if end < start:
+        raise ValueError("ends before it starts")
+    piece = d.get("piece", 0)
+    if isinstance(piece, bool) or not isinstance(piece, int):
+        raise ValueError("bad piece")
+    return FinalTranscript(
+        speaker=Speaker(d["speaker"]),
+        utterance_id=int(_number(d["utterance_id"])),
+        start_s=start,
+        end_s=end,
+        text=_text(d["text"]),
+        speech_end_wall=_number(d.get("speech_end_wall", 0.0)),
+        decoded_wall=_number(d.get("decoded_wall", 0.0)),
+        piece=piece,
+        last=bool(d.get("last", True)),
+    )
+
+
+def _evidence(d: dict[str, Any]) -> dict[str, Any]:
+    evidence = d.get("evidence", {})
+    if not isinstance(evidence, dict):
+        raise ValueError("bad evidence")
+    return evidence
+
+
+def _suggestion(d: dict[str, Any]) -> Suggestion:
+    return Suggestion(
+        id=_text(d["id"]),
+        trigger=_text(d["trigger"]),
+        prompt=_text(d["prompt"]),
+        why=_text(d.get("why", "")),
+        source=_text(d.get("source", "")),
+        severity=_text(d.get("severity", "info")),
+        at_s=_number(d["at_s"]),
+        evidence=_evidence(d),
+    )
+
+
+def _signal(d: dict[str, Any]) -> Signal:
+    return Signal(
+        detector=_text(d["detector"]),
+        speaker=Speaker(d["speaker"]),
+        confidence=_number(d.get("confidence", 0.0)),
+        at_s=_number(d["at_s"]),
+        evidence=_evidence(d),
+    )
+
+
+def _card_event(d: dict[str, Any], line_no: int) -> CardEvent:
+    outcome = d.get("action") if d["type"] == "Feedback" else d.get("reason")
+    if outcome not in ("helpful", "dismiss", "expired", "replaced"):
+        raise ValueError("unknown card outcome")
+    at = d.get("at_s")
+    return CardEvent(_text(d["card_id"]), outcome, None if at is None else _number(at), line_no)
+
+
+def _meta(d: dict[str, Any], path: Path) -> SessionMeta:
+    fmt = d.get("format")
+    if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt < 1:
+        raise SessionReadError(f"{path}: damaged session metadata (no format)")
+    if fmt > FORMAT:
+        raise SessionReadError(
+            f"{path}: made by a newer Turnaround (session format {fmt}); upgrade to read it"
+        )
+    try:
+        started = datetime.fromisoformat(_text(d["started"]))
+        source = d.get("input") or {}
+        names = source.get("names", []) if isinstance(source, dict) else []
+        return SessionMeta(
+            id=_text(d["id"]),
+            started=started,
+            mode=_text(d.get("mode") or "sales"),
+            playbook=d.get("playbook") if isinstance(d.get("playbook"), str) else None,
+            coach=bool(d.get("coach", True)),
+            model=d.get("model") if isinstance(d.get("model"), str) else None,
+            input_kind=_text(source.get("kind", "unknown")),
+            inputs=tuple(str(n) for n in names if isinstance(n, str)),
+            realtime=d.get("realtime") if isinstance(d.get("realtime"), bool) else None,
+            overlay=d.get("overlay") if isinstance(d.get("overlay"), bool) else None,
+            version=d.get("version") if isinstance(d.get("version"), str) else None,
+        )
+    except (KeyError, ValueError, TypeError, AttributeError):
+        raise SessionReadError(f"{path}: damaged session metadata") from None
+
+
+def _legacy_meta(path: Path) -> SessionMeta:
+    session_id = id_of(path) or path.stem
+    try:
+        started: datetime | None = datetime.strptime(session_id[:15], "%Y%m%d-%H%M%S")
+    except ValueError:
+        started = None
+    return SessionMeta(
+        session_id, started, "sales", None, True, None, "unknown", (), None, None, None, True
+    )
+
+
+def _parse(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+
+
+def read_meta_line(path: Path) -> tuple[SessionMeta, bool]:
+    """The metadata and whether the first line was an event (a legacy file)."""
+    try:
+        with path.open("rb") as fh:
+            first = fh.readline(MAX_META_BYTES)
+    except IsADirectoryError:
+        raise SessionReadError(f"{path} is a folder, not a session file") from None
+    except OSError as exc:
+        raise SessionReadError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not first.strip():
+        raise SessionReadError(f"{path}: empty file, not a Turnaround session")
+    data = _parse(first)
+    if not isinstance(data, dict):
+        raise SessionReadError(f"{path}: not a Turnaround session (unreadable first line)")
+    if data.get("type") == "Session":
+        return _meta(data, path), False
+    if data.get("type") in LEGACY_TYPES:
+        return _legacy_meta(path), True
+    raise SessionReadError(f"{path}: not a Turnaround session (no session metadata)")
+
+
+def read_session(path: Path) -> SessionLog:
+    """The whole session; damaged lines are skipped and said so in ``notes``."""
+    meta, legacy = read_meta_line(path)
+    log = SessionLog(path, meta)
+    if legacy:
+        log.notes.append("recorded by an older version: no session metadata")
+    damaged: list[int] = []
+    try:
+        with path.open("rb") as fh:
+            lines = fh.read().split(b"\n")
+    except OSError as exc:
+        raise SessionReadError(f"cannot read {path}: {exc.strerror or exc}") from None
+    tail = lines.pop()  # b"" when the file ends with a newline, as a clean one does
+    start = 0 if legacy else 1
+    numbered = [(i + 1, raw) for i, raw in enumerate(lines)][start:]
+    for line_no, raw in numbered:
+        if raw.strip() and not _apply(log, _parse(raw), line_no):
+            damaged.append(line_no)
+    if tail.strip():
+        record = _parse(tail)
+        if record is None or not _apply(log, record, len(lines) + 1):
+            log.notes.append(
+                "the last line was cut off (the run was killed or crashed); it was ignored"
+            )
+    if damaged:
+        named = ", ".join(str(n) for n in damaged[:DAMAGED_NAMED])
+        more = f" and {len(damaged) - DAMAGED_NAMED} more" if len(damaged) > DAMAGED_NAMED else ""
+        log.notes.append(f"{len(damaged)} damaged line(s) skipped (line {named}{more})")
+    if log.end_s is None and not legacy:
+        log.notes.append("the run did not close the session (killed or crashed)")
+    return log
+
+
+def _apply(log: SessionLog, record: Any, line_no: int) -> bool:
+    """Add one record to the log; False if it is damaged."""
+    if not isinstance(record, dict):
+        return False
+    kind = record.get("type")
+    try:
+        if kind == "FinalTranscript":
+            log.finals.append(_final(record))
+        elif kind == "Suggestion":
+            log.suggestions.append(_suggestion(record))
+        elif kind == "Signal":
+            log.signals.append(_signal(record))
+        elif kind in ("Feedback", "CardClosed"):
+            log.card_events.append(_card_event(record, line_no))
+        elif kind == "SessionEnd":
+            log.end_s = _number(record["end_s"])
+            reason = record.get("reason")
+            log.end_reason = reason if isinstance(reason, str) else None
+        else:
+            return isinstance(kind, str)  # a newer record type: not damage
+    except (KeyError, ValueError, TypeError, OverflowError):
+        return False
+    return True

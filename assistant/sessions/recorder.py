@@ -1,0 +1,123 @@
+"""A session's file, written as it goes (append + flush per line), so a crash loses
+at most the line being written. Audio is never written.
+
+The first line is the session's metadata (``sessions.log`` documents the format);
+then events and card records; a clean end adds a ``SessionEnd`` line. The file is
+created private (0600, in a 0700 folder) and under a name no other run can take
+(``sessions.store.create_session_file``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from assistant import __version__
+from assistant.sessions.log import FORMAT
+from assistant.sessions.store import RecordingError, create_session_file
+
+
+def session_metadata(session_id: str, started: datetime, **fields: Any) -> dict[str, Any]:
+    """The first line: who, when and how (mode, playbook, model, inputs, version)."""
+    meta: dict[str, Any] = {
+        "type": "Session",
+        "format": FORMAT,
+        "id": session_id,
+        "started": started.isoformat(timespec="seconds"),
+    }
+    meta.update(fields)
+    meta["version"] = __version__
+    return meta
+
+
+class TranscriptRecorder:
+    def __init__(self, path: Path, fh: IO[str], session_id: str) -> None:
+        self.path = path
+        self.session_id = session_id
+        self.failed: str | None = None
+        self._fh: IO[str] | None = fh
+        self._events = 0
+        # Overlay feedback arrives on the server's callback thread, transcripts on
+        # the session thread: one line at a time, never interleaved.
+        self._lock = threading.Lock()
+
+    @classmethod
+    def create(cls, directory: Path, **meta: Any) -> TranscriptRecorder:
+        """A new session in ``directory``, its metadata line already on disk.
+
+        Raises ``RecordingError`` (one line) when the folder cannot be written: the
+        caller does this before loading the model, so the user hears at once.
+        """
+        started = datetime.now().astimezone()
+        session_id, path, fd = create_session_file(directory, started)
+        # Line-buffered text: each record is flushed when its newline is written.
+        fh = os.fdopen(fd, "a", encoding="utf-8", buffering=1)
+        recorder = cls(path, fh, session_id)
+        recorder.write(session_metadata(session_id, started, **meta), event=False)
+        if recorder.failed is not None:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise RecordingError(recorder.failed)
+        return recorder
+
+    @classmethod
+    def in_dir(cls, directory: Path) -> TranscriptRecorder:
+        return cls.create(directory)
+
+    def write(self, record: dict[str, Any], event: bool = True) -> None:
+        with self._lock:
+            self._write(record)
+            self._events += event
+
+    def _write(self, record: dict[str, Any]) -> None:
+        if self._fh is None:
+            return
+        try:
+            self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._fh.flush()
+        except OSError as exc:
+            # Full disk or a vanished drive must not end the call: keep coaching,
+            # stop recording, and say so once.
+            self.failed = (
+                f"cannot write transcript {self.path} ({exc.strerror or exc}); recording stopped"
+            )
+            print(f"turnaround: warning: {self.failed}", file=sys.stderr)
+            self._close()
+
+    def end(self, end_s: float, reason: str) -> None:
+        """Close the session with a ``SessionEnd`` line (a killed run has none)."""
+        self.write(
+            {
+                "type": "SessionEnd",
+                "end_s": round(end_s, 4),
+                "reason": reason,
+                "ended": datetime.now().astimezone().isoformat(timespec="seconds"),
+            },
+            event=False,
+        )
+        self.close()
+
+    def abandon(self) -> None:
+        """The run never started (the model would not load): remove the file if it
+        holds nothing but its metadata, so no empty session is listed."""
+        with self._lock:
+            self._close()
+            if self._events == 0:
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+
+    def _close(self) -> None:
+        if self._fh is not None:
+            with contextlib.suppress(OSError):  # closing a file on a full disk
+                self._fh.close()
+            self._fh = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()

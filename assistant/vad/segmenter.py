@@ -1,0 +1,328 @@
+"""Utterance segmentation from per-frame speech probabilities. Pure; no I/O.
+
+``Segmenter.feed(frame, prob)`` takes one 32 ms frame of 16 kHz audio and its
+Silero probability and returns what happened: speech started, paused (silence just
+began: the moment to decode speculatively), resumed, ended, or was discarded as too
+short. It owns the utterance's audio, so the transcriber never reassembles buffers.
+
+Built for real conversation, where turn gaps are 0-300 ms and a speaker can go 20 s
+without a 0.4 s pause:
+
+* **Dynamic end-pointing.** The silence that ends an utterance shrinks as the
+  utterance grows (0.4 s for a short one, 0.2 s after 8 s of speech): a short
+  answer is not split at a breath, and a long turn is split at its natural pauses
+  instead of running on.
+* **Splits at the quietest point.** An utterance that still reaches
+  ``max_utterance_s`` is cut at the frame with the lowest speech probability in the
+  last few seconds (Silero's own rule for ``max_speech_duration_s``), never at a
+  fixed time that may fall mid-word.
+* **Nothing between utterances is dropped.** Each utterance's audio runs to its
+  speech end plus a short tail (soft word endings), and the next one starts exactly
+  where that stopped when it follows within ``bridge_s``; only a longer silence is
+  trimmed to ``pre_roll_s``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from assistant.vad.silero import FRAME_S
+
+
+@dataclass(frozen=True)
+class VadConfig:
+    # Silero's recommended hysteresis: enter speech at 0.5, leave below 0.35, so a
+    # word's soft tail does not flap the state.
+    threshold: float = 0.5
+    neg_threshold: float = 0.35
+    # Audio kept before the first speech frame after a long silence: Silero reacts
+    # a frame or two late and a soft onset ("ask not") is lost with only 0.2 s.
+    pre_roll_s: float = 0.3
+    # A gap shorter than this is kept whole: the next utterance starts where the
+    # previous one's audio ended, so no word can fall between them.
+    bridge_s: float = 1.0
+    # Quiet audio kept after the last speech frame: Silero's probability drops
+    # before a soft final consonant has finished. jfk's "fellow Americans" decodes
+    # as "fellow America." with 0.15 s of it and whole from 0.3 s on.
+    tail_s: float = 0.3
+    # End of a short utterance after this much silence. 400 ms sits between
+    # natural mid-sentence pauses (150-300 ms) and turn gaps; it is also the floor
+    # of end-of-speech -> final latency on a separate channel.
+    end_silence_s: float = 0.4
+    # ... shrinking linearly to min_end_silence_s between these utterance lengths:
+    # after several seconds of speech, a 200 ms pause is a good place to commit.
+    min_end_silence_s: float = 0.2
+    shrink_from_s: float = 2.0
+    shrink_until_s: float = 8.0
+    # A longer utterance is split at its quietest recent frame: keeps re-decodes
+    # cheap (their cost grows with the audio) and Whisper inside its 30 s window.
+    max_utterance_s: float = 12.0
+    # Where to look for the quietest frame: the last few seconds before the limit.
+    split_search_s: float = 4.0
+    # Shorter bursts are clicks, coughs and key presses, not words worth decoding.
+    min_speech_s: float = 0.25
+
+    def end_silence_for(self, speech_s: float) -> float:
+        """Silence that ends an utterance with ``speech_s`` seconds of speech."""
+        if speech_s <= self.shrink_from_s:
+            return self.end_silence_s
+        if speech_s >= self.shrink_until_s:
+            return self.min_end_silence_s
+        span = self.shrink_until_s - self.shrink_from_s
+        frac = (speech_s - self.shrink_from_s) / span
+        return self.end_silence_s + frac * (self.min_end_silence_s - self.end_silence_s)
+
+
+class SegState(Enum):
+    SILENCE = "silence"
+    SPEECH = "speech"
+    TRAILING = "trailing"  # speech stopped; waiting to see if it resumes
+
+
+@dataclass(frozen=True)
+class Started:
+    start_s: float
+
+
+@dataclass(frozen=True)
+class Paused:
+    """Silence began after speech (and the tail is in); ``audio`` is the
+    utterance as it would end here."""
+
+    start_s: float
+    speech_end_s: float
+    audio: np.ndarray
+
+
+@dataclass(frozen=True)
+class Resumed:
+    at_s: float
+
+
+@dataclass(frozen=True)
+class Ended:
+    start_s: float
+    speech_end_s: float
+    audio: np.ndarray
+    forced: bool  # split at the quietest point because the utterance ran long
+
+
+@dataclass(frozen=True)
+class Discarded:
+    start_s: float
+    speech_end_s: float
+
+
+SegAction = Started | Paused | Resumed | Ended | Discarded
+
+# Where a re-decode ends: the quietest frame of the last half second, but not the
+# last two frames (the next word is starting).
+PAUSE_LOOKBACK_S = 0.5
+PAUSE_GUARD_S = 0.064
+# How late Whisper's aligned word ends can be (cross-attention timing): a sentence
+# split may cut this far before the committed words' nominal end.
+ALIGNMENT_SLACK_S = 0.2
+
+
+def _frames(seconds: float) -> int:
+    return max(1, round(seconds / FRAME_S))
+
+
+class Segmenter:
+    """Speech/silence state machine with dynamic end-pointing and quiet-point splits."""
+
+    def __init__(self, config: VadConfig | None = None) -> None:
+        self.config = config or VadConfig()
+        cfg = self.config
+        self.state = SegState.SILENCE
+        self.now_s = 0.0  # stream time at the end of the last frame fed
+        self.last_speech_s: float | None = None  # end of the last speech frame
+        # Forced splits never cut before this stream time: the transcriber moves it
+        # to where its committed words end, so a split cannot cut through them.
+        self.min_split_s = 0.0
+        # The gap since the last utterance: whole while shorter than bridge_s.
+        self._gap: deque[tuple[np.ndarray, float]] = deque(maxlen=_frames(cfg.bridge_s))
+        self._gap_overflowed = True  # nothing before the stream start to bridge to
+        self._frames: list[np.ndarray] = []
+        self._probs: list[float] = []
+        self._start_s = 0.0
+        self._first_voiced_s = 0.0
+        self._speech_end_s = 0.0
+        self._speech_end_frames = 0  # frames of the utterance up to the speech end
+        self._paused = False
+
+    @property
+    def speaking(self) -> bool:
+        return self.state is not SegState.SILENCE
+
+    @property
+    def utterance_start_s(self) -> float:
+        return self._start_s
+
+    def audio(self) -> np.ndarray:
+        """The current utterance so far (for partial decodes)."""
+        if not self._frames:
+            return np.zeros(0, dtype=np.float32)
+        return np.concatenate(self._frames)
+
+    def audio_to_pause(self) -> np.ndarray:
+        """The current utterance up to its quietest frame of the last half second:
+        a re-decode that ends between two words hears them whole, where one cut
+        mid-word makes Whisper guess -- and the guess spills back over the words
+        before it."""
+        n = len(self._frames)
+        lo, hi = n - _frames(PAUSE_LOOKBACK_S), n - _frames(PAUSE_GUARD_S)
+        if lo < 1 or hi <= lo:
+            return self.audio()
+        window = self._probs[lo:hi]
+        cut = lo + min(range(len(window)), key=lambda i: (window[i], -i)) + 1
+        return np.concatenate(self._frames[:cut])
+
+    def feed(self, frame: np.ndarray, prob: float) -> list[SegAction]:
+        frame_start = self.now_s
+        self.now_s += FRAME_S
+        cfg = self.config
+        if self.state is SegState.SILENCE:
+            if prob >= cfg.threshold:
+                return self._start(frame, prob, frame_start)
+            if len(self._gap) == self._gap.maxlen:
+                self._gap_overflowed = True
+            self._gap.append((frame, prob))
+            return []
+        self._frames.append(frame)
+        self._probs.append(prob)
+        out: list[SegAction] = []
+        if prob >= cfg.neg_threshold:
+            # Any frame above the lower threshold keeps an open utterance going: a
+            # soft stretch (0.35-0.5) is speech Silero is unsure of, not a gap.
+            self.last_speech_s = self.now_s
+            self._speech_end_s = self.now_s
+            self._speech_end_frames = len(self._frames)
+            if self.state is SegState.TRAILING:
+                self.state = SegState.SPEECH
+                if self._paused:
+                    out.append(Resumed(frame_start))
+                self._paused = False
+        else:
+            self.state = SegState.TRAILING
+            quiet_s = self.now_s - self._speech_end_s
+            speech_s = self._speech_end_s - self._first_voiced_s
+            if quiet_s >= cfg.end_silence_for(speech_s) - 1e-9 and quiet_s >= cfg.tail_s - 1e-9:
+                return out + self._end()
+            if not self._paused and quiet_s >= cfg.tail_s - 1e-9:
+                self._paused = True
+                out.append(Paused(self._start_s, self._speech_end_s, self._utterance_audio()))
+        if self.now_s - self._start_s >= cfg.max_utterance_s - 1e-9:
+            out.extend(self._split())
+        return out
+
+    def split_at_dip(self, from_s: float, to_s: float) -> list[SegAction]:
+        """End the open utterance at the quietest frame in ``[from_s, to_s]`` if
+        Silero dipped there (below ``neg_threshold``, if only for a frame), and go
+        on with the rest as a new utterance.
+
+        The transcriber calls this when the text shows a sentence ending there: in
+        real conversation the next speaker often starts 0-300 ms later, too soon
+        for any silence rule, but the dip and the full stop together mark the turn.
+        """
+        if self.state is SegState.SILENCE:
+            return []
+        # Aligned word ends run up to ~0.2 s late, so the committed words' nominal
+        # end may already lie past the pause that really ends them.
+        floor_s = max(from_s, self.min_split_s - ALIGNMENT_SLACK_S)
+        lo = max(_frames(0.5), round((floor_s - self._start_s) / FRAME_S))
+        hi = min(len(self._frames) - 1, round((to_s - self._start_s) / FRAME_S))
+        if lo >= hi:
+            return []
+        window = self._probs[lo:hi]
+        best = min(range(len(window)), key=lambda i: window[i])
+        if window[best] >= self.config.neg_threshold:
+            return []
+        return self._cut(lo + best + 1, forced=False)
+
+    def flush(self) -> list[SegAction]:
+        """End of stream: close any open utterance."""
+        if self.state is SegState.SILENCE:
+            return []
+        return self._end()
+
+    # -- internals -------------------------------------------------------------------
+
+    def _utterance_audio(self) -> np.ndarray:
+        """Audio up to the speech end plus the tail (as far as it has arrived)."""
+        n = min(len(self._frames), self._speech_end_frames + _frames(self.config.tail_s))
+        return np.concatenate(self._frames[:n])
+
+    def _start(self, frame: np.ndarray, prob: float, frame_start: float) -> list[SegAction]:
+        gap = list(self._gap)
+        if self._gap_overflowed:
+            gap = gap[len(gap) - min(len(gap), _frames(self.config.pre_roll_s)) :]
+        self._gap.clear()
+        self._frames = [f for f, _ in gap] + [frame]
+        self._probs = [p for _, p in gap] + [prob]
+        self._start_s = frame_start - len(gap) * FRAME_S
+        self._first_voiced_s = frame_start
+        self._speech_end_s = self.now_s
+        self._speech_end_frames = len(self._frames)
+        self._paused = False
+        self.state = SegState.SPEECH
+        self.last_speech_s = self.now_s
+        return [Started(self._start_s)]
+
+    def _end(self) -> list[SegAction]:
+        start, end = self._start_s, self._speech_end_s
+        n = min(len(self._frames), self._speech_end_frames + _frames(self.config.tail_s))
+        items = list(zip(self._frames, self._probs, strict=True))
+        voiced_s = end - self._first_voiced_s
+        self._frames, self._probs = [], []
+        self.state = SegState.SILENCE
+        self._paused = False
+        if voiced_s < self.config.min_speech_s:
+            # Too short to be words. Its audio goes back into the gap, so a word
+            # that follows at once still gets it as its onset.
+            self._refill_gap(items)
+            return [Discarded(start, end)]
+        self._refill_gap(items[n:])  # what follows the tail starts the next gap
+        return [Ended(start, end, np.concatenate([f for f, _ in items[:n]]), forced=False)]
+
+    def _refill_gap(self, items: list[tuple[np.ndarray, float]]) -> None:
+        self._gap.clear()
+        self._gap_overflowed = len(items) > (self._gap.maxlen or 0)
+        self._gap.extend(items)
+
+    def _split(self) -> list[SegAction]:
+        """Cut a long utterance at its quietest frame among the last seconds (but
+        after ``min_split_s``); the rest continues as a new utterance."""
+        cfg = self.config
+        n = len(self._frames)
+        lo = max(
+            _frames(1.0),  # never leave a sliver of an utterance behind
+            round((self.min_split_s - self._start_s) / FRAME_S),
+            n - _frames(cfg.split_search_s),
+        )
+        hi = n - _frames(0.1)  # not in the very last frames: the next word is starting
+        if lo >= hi:
+            if self.now_s - self._start_s < 2 * cfg.max_utterance_s:
+                return []  # committed text runs too close to now; split a little later
+            lo, hi = hi - 1, hi
+        window = self._probs[lo:hi]
+        # The quietest frame; among equals the latest, to keep the next part short.
+        return self._cut(lo + max(range(len(window)), key=lambda i: (-window[i], i)) + 1, True)
+
+    def _cut(self, cut: int, forced: bool) -> list[SegAction]:
+        """End the utterance after frame ``cut - 1``; the rest starts the next one."""
+        cut_s = self._start_s + cut * FRAME_S
+        audio = np.concatenate(self._frames[:cut])
+        start = self._start_s
+        speech_end = min(self._speech_end_s, cut_s)
+        self._frames = self._frames[cut:]
+        self._probs = self._probs[cut:]
+        self._start_s = cut_s
+        self._first_voiced_s = cut_s
+        self._speech_end_frames = max(0, self._speech_end_frames - cut)
+        self._paused = False
+        return [Ended(start, speech_end, audio, forced=forced), Started(cut_s)]
