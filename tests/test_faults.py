@@ -150,12 +150,8 @@ def test_disk_fills_mid_call(small_tmpfs: Path) -> None:
     whole, tail = lines[:-1], lines[-1]  # tail: what follows the last newline
     recorded = texts([json.loads(line) for line in whole])
     assert 1 <= len(recorded) < len(finals) and recorded == finals[: len(recorded)]
-    if tail:
-        # The write that met the full disk left the first part of its line behind.
-        pytest.xfail(
-            "recorder fix lands with issue 11: a record cut by ENOSPC stays in the file "
-            f"as a partial line ({len(tail)} bytes)"
-        )
+    # The write that met the full disk was cut back: no half record is left behind.
+    assert tail == "", f"a partial line of {len(tail)} bytes"
 
 
 @pytest.mark.parametrize("case", ["read-only mount", "file as folder"])
@@ -181,11 +177,8 @@ def test_unwritable_record_folder_at_start(wav: Path, tmp_path: Path, case: str)
     assert "Traceback" not in coach.stderr
     assert rc != 0 and coach.err[-1].startswith("turnaround: error:"), coach.stderr
     assert str(folder) in coach.err[-1]
-    if any("loading Whisper" in line for line in coach.err) or rc != 2:
-        pytest.xfail(
-            "recorder fix lands with issue 11: the folder is checked after the model "
-            "loads, and the line does not say what to do"
-        )
+    # The folder is checked before the model loads, and the line says what to do.
+    assert rc == 2 and not any("loading Whisper" in line for line in coach.err), coach.err
 
 
 # -- a starved CPU ------------------------------------------------------------------------
@@ -341,10 +334,7 @@ def test_session_file_is_private(tmp_path: Path) -> None:
     coach = Coach("replay", str(AUDIO / "rep_question.flac"), "--fast", "--record", str(tmp_path))
     assert coach.finish(60) == 0, coach.stderr
     (path,) = tmp_path.glob("session-*.jsonl")
-    if path.stat().st_mode & 0o077:
-        pytest.xfail(
-            f"recorder fix lands with issue 11: session file is {oct(path.stat().st_mode)}"
-        )
+    assert path.stat().st_mode & 0o777 == 0o600, oct(path.stat().st_mode)
 
 
 def test_sessions_started_in_the_same_second_get_their_own_files(tmp_path: Path) -> None:
@@ -354,5 +344,4 @@ def test_sessions_started_in_the_same_second_get_their_own_files(tmp_path: Path)
     second = TranscriptRecorder.in_dir(tmp_path)  # the same second
     first.close()
     second.close()
-    if first.path == second.path:
-        pytest.xfail("recorder fix lands with issue 11: both sessions append to one file")
+    assert first.path != second.path

@@ -37,11 +37,14 @@ def session_metadata(session_id: str, started: datetime, **fields: Any) -> dict[
 
 
 class TranscriptRecorder:
-    def __init__(self, path: Path, fh: IO[str], session_id: str) -> None:
+    def __init__(self, path: Path, fh: IO[bytes], session_id: str) -> None:
         self.path = path
         self.session_id = session_id
         self.failed: str | None = None
-        self._fh: IO[str] | None = fh
+        self._fh: IO[bytes] | None = fh
+        # Bytes of whole lines on disk: a write cut short by a full disk is cut back
+        # to here, so the file never ends in half a record.
+        self._size = os.fstat(fh.fileno()).st_size
         self._events = 0
         # Overlay feedback arrives on the server's callback thread, transcripts on
         # the session thread: one line at a time, never interleaved.
@@ -56,8 +59,8 @@ class TranscriptRecorder:
         """
         started = datetime.now().astimezone()
         session_id, path, fd = create_session_file(directory, started)
-        # Line-buffered text: each record is flushed when its newline is written.
-        fh = os.fdopen(fd, "a", encoding="utf-8", buffering=1)
+        # Unbuffered: each record reaches the file in one write, as it happens.
+        fh = os.fdopen(fd, "ab", buffering=0)
         recorder = cls(path, fh, session_id)
         recorder.write(session_metadata(session_id, started, **meta), event=False)
         if recorder.failed is not None:
@@ -78,10 +81,15 @@ class TranscriptRecorder:
     def _write(self, record: dict[str, Any]) -> None:
         if self._fh is None:
             return
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace")
         try:
-            self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-            self._fh.flush()
+            written = 0
+            while written < len(line):  # a short write on a nearly full disk goes on
+                written += self._fh.write(line[written:]) or 0
+            self._size += written
         except OSError as exc:
+            with contextlib.suppress(OSError):  # truncating frees blocks: works when full
+                os.ftruncate(self._fh.fileno(), self._size)
             # Full disk or a vanished drive must not end the call: keep coaching,
             # stop recording, and say so once.
             self.failed = (
