@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.audio.file_source import FileSource, decode_file, iter_blocks
+from assistant.audio.file_source import FileSource, decode_file, iter_blocks, write_encoded
 from assistant.events import RawAudio
 
 from .conftest import AUDIO
@@ -22,23 +22,10 @@ FORMATS = {  # suffix: (container format, codec, sample rate)
 
 
 def encode(src: np.ndarray, path: Path, fmt: str, codec: str, rate: int) -> None:
-    import av
-
     resampled = np.interp(
         np.arange(int(len(src) * rate / 16000)) * 16000 / rate, np.arange(len(src)), src
     )
-    pcm = (resampled * 32767).astype(np.int16)
-    out = av.open(str(path), "w", format=fmt)
-    stream = out.add_stream(codec, rate=rate, layout="mono")
-    size = 1024
-    for i in range(0, len(pcm), size):
-        frame = av.AudioFrame.from_ndarray(pcm[None, i : i + size], format="s16", layout="mono")
-        frame.sample_rate = rate
-        for packet in stream.encode(frame):
-            out.mux(packet)
-    for packet in stream.encode(None):
-        out.mux(packet)
-    out.close()
+    write_encoded(path, resampled.astype(np.float32), fmt, codec, rate)
 
 
 @pytest.mark.parametrize("suffix", sorted(FORMATS))

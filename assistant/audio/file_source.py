@@ -146,6 +146,41 @@ def write_wav(path: Path, audio: np.ndarray, rate_hz: int = TARGET_RATE_HZ) -> P
     return path
 
 
+def write_encoded(
+    path: Path,
+    audio: np.ndarray,
+    fmt: str,
+    codec: str,
+    rate_hz: int = TARGET_RATE_HZ,
+    bit_rate: int | None = None,
+) -> Path:
+    """Mono or (samples, channels) float32 audio at ``rate_hz`` encoded with PyAV
+    (``"ogg"``/``"libopus"``, ``"mp3"``/``"libmp3lame"`` ...): the compressed
+    fixtures tests and benchmarks use. Never used on capture."""
+    import av
+
+    data = audio if audio.ndim == 2 else audio[:, None]
+    layout = "mono" if data.shape[1] == 1 else "stereo"
+    pcm = (np.clip(data, -1, 1) * 32767).astype(np.int16)
+    out = av.open(str(path), "w", format=fmt)
+    try:
+        stream = out.add_stream(codec, rate=rate_hz, layout=layout)
+        if bit_rate:
+            stream.bit_rate = bit_rate
+        step = 960  # 20 ms at 48 kHz: a frame size every codec here accepts
+        for i in range(0, len(pcm), step):
+            chunk = np.ascontiguousarray(pcm[i : i + step]).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(chunk, format="s16", layout=layout)
+            frame.sample_rate = rate_hz
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    finally:
+        out.close()
+    return path
+
+
 class FileSource:
     """Feeds a file to the pipeline in blocks, paced in real time or not."""
 
