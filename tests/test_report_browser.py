@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from assistant.cli.browser import HEADLESS_CHROMIUM_ARGS
 from assistant.cli.sessions import render
 from assistant.events import Status
 from assistant.server.server import OverlayServer
@@ -26,16 +25,6 @@ WAIT_MS = 20_000
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (CI installs it)"
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=HEADLESS_CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
