@@ -71,15 +71,23 @@ def parse_speaker(value: Any) -> Speaker | None:
 def parse_line(raw: str, line_no: int, origin: str) -> TranscriptLine:
     """One JSONL line -> ``TranscriptLine``; raises ``TranscriptError`` naming the line."""
     where = f"{origin}:{line_no}"
+    return parse_item(_loads(raw, origin, line_no), line_no, where)
+
+
+def _loads(text: str, origin: str, line_no: int) -> Any:
+    """JSON, or a ``TranscriptError`` naming the line (the decoder's own line within
+    a multi-line document)."""
     try:
-        data = json.loads(raw)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise TranscriptError(f"{where}: not valid JSON ({exc.msg})") from None
+        at = line_no + exc.lineno - 1
+        raise TranscriptError(f"{origin}:{at}: not valid JSON ({exc.msg})") from None
     except RecursionError:
-        raise TranscriptError(f"{where}: not a transcript line (JSON nested too deeply)") from None
+        raise TranscriptError(
+            f"{origin}:{line_no}: not a transcript (JSON nested too deeply)"
+        ) from None
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
-        raise TranscriptError(f"{where}: not valid JSON ({_short(str(exc))})") from None
-    return parse_item(data, line_no, where)
+        raise TranscriptError(f"{origin}:{line_no}: not valid JSON ({_short(str(exc))})") from None
 
 
 def parse_item(data: Any, line_no: int, where: str) -> TranscriptLine:
@@ -158,14 +166,7 @@ def read_transcript(path: Path) -> list[TranscriptLine]:
 
 def _read_array(text: str, path: Path) -> list[TranscriptLine]:
     """A JSON array of utterance objects; item N is reported as ``path:item N``."""
-    try:
-        items = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TranscriptError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    except RecursionError:
-        raise TranscriptError(f"{path}:1: not a transcript (JSON nested too deeply)") from None
-    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
-        raise TranscriptError(f"{path}:1: not valid JSON ({_short(str(exc))})") from None
+    items = _loads(text, str(path), 1)
     if not isinstance(items, list) or not items:
         raise TranscriptError(f"{path}: expected a JSON array of utterances")
     return [parse_item(item, i, f"{path}:item {i}") for i, item in enumerate(items, start=1)]

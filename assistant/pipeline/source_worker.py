@@ -189,24 +189,20 @@ class SourceWorker:
         if self.lag_s > LAG_WARNING_S:
             if not self._behind or now - self._lag_said_wall >= LAG_REPEAT_S:
                 self._behind, self._lag_said_wall = True, now
-                self._emit(
-                    Status(
-                        PipelineState.LISTENING,
-                        f"{self.speaker.value}: {self.lag_s:.1f} s behind real time",
-                        lag_s=self.lag_s,
-                        dropped_audio_s=self.dropped_audio_s,
-                    )
-                )
+                self._emit_lag(f"{self.lag_s:.1f} s behind real time")
         elif self._behind and self.lag_s < LAG_WARNING_S / 2:
             self._behind = False
-            self._emit(
-                Status(
-                    PipelineState.LISTENING,
-                    f"{self.speaker.value}: caught up with real time",
-                    lag_s=self.lag_s,
-                    dropped_audio_s=self.dropped_audio_s,
-                )
+            self._emit_lag("caught up with real time")
+
+    def _emit_lag(self, what: str) -> None:
+        self._emit(
+            Status(
+                PipelineState.LISTENING,
+                f"{self.speaker.value}: {what}",
+                lag_s=self.lag_s,
+                dropped_audio_s=self.dropped_audio_s,
             )
+        )
 
     def _run(self) -> None:
         last_audio = time.monotonic()
