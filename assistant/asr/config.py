@@ -30,7 +30,7 @@ class StreamingConfig:
     # first words of a short window the same way twice ("Ah, this is a little
     # expensive" came out "Uh, it's clearly missing" from 1.2 and 1.6 s of audio),
     # and most utterances end sooner anyway, when their final decodes them whole.
-    min_commit_audio_s: float = 2.5
+    min_commit_audio_s: float = 2.0
     # Committed words re-decoded (forced) at the start of every window.
     overlap_words: int = 3
     # Start the window this much before the first overlap word's aligned start:

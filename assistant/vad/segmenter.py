@@ -54,8 +54,9 @@ class VadConfig:
     # of end-of-speech -> final latency on a separate channel.
     end_silence_s: float = 0.4
     # ... shrinking linearly to min_end_silence_s between these utterance lengths:
-    # after several seconds of speech, a 200 ms pause is a good place to commit.
-    min_end_silence_s: float = 0.2
+    # after several seconds of speech, a short pause is a good place to commit
+    # (0.3 s: with tail_s of quiet kept, a shorter floor would never bite).
+    min_end_silence_s: float = 0.3
     shrink_from_s: float = 2.0
     shrink_until_s: float = 8.0
     # A longer utterance is split at its quietest recent frame: keeps re-decodes
