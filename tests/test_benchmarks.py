@@ -36,12 +36,19 @@ GUARDED = tuple(
 )
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory) -> tuple[int, Path, dict]:
-    out = tmp_path_factory.mktemp("bench")
+def _quick_run(out: Path) -> tuple[int, Path, dict]:
     code = main(["--quick", "--skip-browser", "--data", str(out / "no-data"), "--out", str(out)])
     (run_dir,) = [p for p in out.iterdir() if p.is_dir() and p.name.endswith("-quick")]
     return code, run_dir, json.loads((run_dir / "result.json").read_text())
+
+
+def _quick(out: Path) -> dict:
+    return _quick_run(out)[2]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory) -> tuple[int, Path, dict]:
+    return _quick_run(tmp_path_factory.mktemp("bench"))
 
 
 def test_quick_run_writes_json_summary_and_plots(quick_run) -> None:
@@ -85,16 +92,26 @@ def test_quick_run_writes_json_summary_and_plots(quick_run) -> None:
         assert data.startswith(PNG_MAGIC) and len(data) > 5000, png
 
 
-def test_quick_run_holds_the_committed_reference_within_noise(quick_run, capsys) -> None:
+def test_quick_run_holds_the_committed_reference_within_noise(quick_run, tmp_path, capsys) -> None:
     """The latency guard: against reference-quick.json (the reference machine, same
-    quick plan), no gated ratio got worse beyond its noise."""
+    quick plan), no gated ratio got worse beyond its noise.
+
+    A figure that trips the gate is measured again in a second quick run, and only
+    one that regresses in both fails the test: a bootstrap half-width does not cover
+    a slow neighbour on a shared CI machine, and a real regression reproduces."""
     _, _, doc = quick_run
-    code = compare.run_compare(REFERENCE_QUICK, doc)
-    printed = capsys.readouterr().out
-    assert code == 0, printed
-    rows, _ = compare.compare(json.loads(REFERENCE_QUICK.read_text()), doc)
+    reference = json.loads(REFERENCE_QUICK.read_text())
+    rows, regressed = compare.compare(reference, doc)
     gated = {row["metric"] for row in rows if row["checked"]}
-    assert set(GUARDED) <= gated, printed
+    assert set(GUARDED) <= gated, sorted(set(GUARDED) - gated)
+    compare.run_compare(REFERENCE_QUICK, doc)  # the table, for the failure message
+    if regressed:
+        again = _quick(tmp_path)
+        _, regressed_again = compare.compare(reference, again)
+        regressed = sorted(set(regressed) & set(regressed_again))
+        compare.run_compare(REFERENCE_QUICK, again)
+    printed = capsys.readouterr().out
+    assert not regressed, printed
 
 
 def test_compare_passes_an_unchanged_run(quick_run, capsys) -> None:

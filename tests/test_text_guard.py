@@ -55,6 +55,15 @@ def test_short_loud_answer_is_kept_despite_low_score() -> None:
     assert not is_hallucination("Okay", avg_logprob=-2.1, no_speech_prob=0.25, rms=0.09)
 
 
+def test_short_loud_words_after_a_pause_are_kept() -> None:
+    # jfk's "Ask not", decoded with the second of quiet before it (the utterance
+    # starts where the last one ended): the quiet lifts no_speech_prob to 0.4.
+    assert not is_hallucination("Ask not", avg_logprob=-1.89, no_speech_prob=0.4, rms=0.18)
+    # Quiet noise read as two words at the same confidence is still dropped.
+    assert is_hallucination("Ask not", avg_logprob=-1.89, no_speech_prob=0.4, rms=0.01)
+    assert is_hallucination("Ask not", avg_logprob=-1.89, no_speech_prob=0.7, rms=0.18)
+
+
 def test_whispers_own_silence_rule() -> None:
     assert is_hallucination("I'm going to do it.", avg_logprob=-1.8, no_speech_prob=0.9, rms=0.05)
 

@@ -151,9 +151,11 @@ def is_hallucination(text: str, avg_logprob: float, no_speech_prob: float, rms: 
         return True
     # Very low confidence on a very short text is noise being read as a word --
     # unless the audio is clearly voiced: short real answers ("Okay.") also score
-    # low, because the end-of-text token is uncertain after one word.
+    # low, because the end-of-text token is uncertain after one word. Whisper's own
+    # no-speech threshold, not the phantom phrases' stricter one: an utterance that
+    # opens with a second of quiet (jfk's "ask not", after the pause) scores 0.4.
     return (
         len(norm.split()) <= 2
         and avg_logprob < LOW_LOGPROB
-        and (no_speech_prob > PHANTOM_MAX_NO_SPEECH or rms < SHORT_ANSWER_MIN_RMS)
+        and (no_speech_prob > NO_SPEECH_PROB or rms < SHORT_ANSWER_MIN_RMS)
     )
