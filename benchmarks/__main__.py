@@ -254,8 +254,6 @@ class Runner:
             "realspeech",
             lambda: realspeech.run(data, self.decoder, p.realspeech, self.tmp, p.offline_repeats),
         )
-        if p.models:
-            self.section("windows", lambda: windows.run(data, model))
         self.section(
             "stages.resample_vad", lambda: stages.resample_and_vad(self.speech, p.vad_audio_s)
         )
@@ -307,6 +305,10 @@ class Runner:
                 ),
             )
         self.section("cost.silence", lambda: cost.silence(self.decoder, p.silence_s, self.playbook))
+        if p.models:
+            # After every in-process memory figure: its three extra decoders (one with
+            # a 30 s window) leave ~250 MB of allocator and oneDNN caches behind.
+            self.section("windows", lambda: windows.run(data, model))
         minutes = self.args.minutes or p.long_minutes
         self.section("cost.long_call", lambda: cost.long_call_in_child(minutes, model))
         return self.results

@@ -62,12 +62,19 @@ BUDGET: tuple[Line, ...] = (
     # "Near 0 %" in silence is read as at most 5 % of 2 cores: a VAD on two live
     # streams costs ~1 % by itself.
     Line("CPU in silence", ("cost.cpu_share_silence",), 5.0, "% of 2 cores"),
+    # Judged in a process that runs nothing but the call (cost.long_call_in_child):
+    # the benchmark's own process also holds what its earlier sections allocated
+    # (the real recordings, their decoders' caches), shown beside it. A plain
+    # `turnaround replay --sample` peaks at ~250 MB.
     Line(
         "RSS, one call (peak)",
-        ("e2e.peak_rss_mb", "call_length.peak_rss_mb"),
+        ("call_length.peak_rss_mb",),
         400.0,
         "MB",
-        (("steady, long call", "cost.steady_rss_mb"),),
+        (
+            ("steady, long call", "cost.steady_rss_mb"),
+            ("benchmark process after its other sections", "e2e.peak_rss_mb"),
+        ),
     ),
     Line("audio lag behind real time (max)", ("e2e.audio_lag_max_s",), 1.0, "s"),
     Line("audio dropped", ("e2e.dropped_audio_s",), 0.0, "s"),
