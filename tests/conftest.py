@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# Debian's Chromium, never a browser Playwright downloads (CI installs it).
+CHROMIUM = Path("/usr/bin/chromium")
 AUDIO = Path(__file__).resolve().parent / "fixtures" / "audio"
 SAMPLE_CALL = REPO / "assistant" / "samples" / "sample_call.ogg"
 
@@ -66,8 +68,6 @@ def browser() -> Iterator[Any]:
     from assistant.cli.browser import HEADLESS_CHROMIUM_ARGS
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path="/usr/bin/chromium", args=HEADLESS_CHROMIUM_ARGS
-        )
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=HEADLESS_CHROMIUM_ARGS)
         yield chromium
         chromium.close()

@@ -42,10 +42,6 @@ def _quick_run(out: Path) -> tuple[int, Path, dict]:
     return code, run_dir, json.loads((run_dir / "result.json").read_text())
 
 
-def _quick(out: Path) -> dict:
-    return _quick_run(out)[2]
-
-
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory) -> tuple[int, Path, dict]:
     return _quick_run(tmp_path_factory.mktemp("bench"))
@@ -106,7 +102,7 @@ def test_quick_run_holds_the_committed_reference_within_noise(quick_run, tmp_pat
     assert set(GUARDED) <= gated, sorted(set(GUARDED) - gated)
     compare.run_compare(REFERENCE_QUICK, doc)  # the table, for the failure message
     if regressed:
-        again = _quick(tmp_path)
+        _, _, again = _quick_run(tmp_path)
         _, regressed_again = compare.compare(reference, again)
         regressed = sorted(set(regressed) & set(regressed_again))
         compare.run_compare(REFERENCE_QUICK, again)

@@ -24,11 +24,10 @@ import pytest
 from assistant.events import FinalTranscript, PartialTranscript, SilenceTick, Speaker, Status
 from assistant.server.server import OverlayServer
 
-from .conftest import REPO, SAMPLE_CALL
+from .conftest import CHROMIUM, REPO, SAMPLE_CALL
 from .overlay_helpers import card as card_event
 from .overlay_helpers import coached, final
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
 VIEWPORT = {"width": 360, "height": 480}
 # Generous waits for a loaded 2-core CI machine (ms, Playwright's unit).

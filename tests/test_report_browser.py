@@ -15,10 +15,9 @@ from assistant.events import Status
 from assistant.server.server import OverlayServer
 from assistant.server.summary import SUMMARY_PATH
 
-from .conftest import REPO
+from .conftest import CHROMIUM, REPO
 from .overlay_helpers import card
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
 WAIT_MS = 20_000
 

@@ -26,9 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
+from .conftest import CHROMIUM, REPO
 
-CHROMIUM = Path("/usr/bin/chromium")
 # Building, creating the venv and installing the dependencies from pip's cache take
 # ~25 s on 2 cores; a cold cache downloads ~300 MB.
 INSTALL_TIMEOUT_S = 900
