@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import tomllib
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from assistant.cli import args as cli_args
@@ -75,6 +75,7 @@ def test_transcript_lines() -> None:
 
     @FUZZ
     @given(raw=transcript_lines)
+    @example(raw="\n\n}")  # an error on the text's third line is still line 7's
     def one(raw: str) -> None:
         count()
         try:

@@ -74,20 +74,24 @@ def parse_line(raw: str, line_no: int, origin: str) -> TranscriptLine:
     return parse_item(_loads(raw, origin, line_no), line_no, where)
 
 
-def _loads(text: str, origin: str, line_no: int) -> Any:
-    """JSON, or a ``TranscriptError`` naming the line (the decoder's own line within
-    a multi-line document)."""
+def _loads(text: str, origin: str, line_no: int | None = None) -> Any:
+    """JSON, or a ``TranscriptError`` naming where: ``line_no``, the JSONL line the
+    text is, or for a whole document (None) the decoder's own line of a syntax error
+    and line 1 otherwise."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        at = line_no + exc.lineno - 1
+        at = exc.lineno if line_no is None else line_no
         raise TranscriptError(f"{origin}:{at}: not valid JSON ({exc.msg})") from None
     except RecursionError:
+        what = "a transcript" if line_no is None else "a transcript line"
         raise TranscriptError(
-            f"{origin}:{line_no}: not a transcript (JSON nested too deeply)"
+            f"{origin}:{line_no or 1}: not {what} (JSON nested too deeply)"
         ) from None
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
-        raise TranscriptError(f"{origin}:{line_no}: not valid JSON ({_short(str(exc))})") from None
+        raise TranscriptError(
+            f"{origin}:{line_no or 1}: not valid JSON ({_short(str(exc))})"
+        ) from None
 
 
 def parse_item(data: Any, line_no: int, where: str) -> TranscriptLine:
@@ -166,7 +170,7 @@ def read_transcript(path: Path) -> list[TranscriptLine]:
 
 def _read_array(text: str, path: Path) -> list[TranscriptLine]:
     """A JSON array of utterance objects; item N is reported as ``path:item N``."""
-    items = _loads(text, str(path), 1)
+    items = _loads(text, str(path))
     if not isinstance(items, list) or not items:
         raise TranscriptError(f"{path}: expected a JSON array of utterances")
     return [parse_item(item, i, f"{path}:item {i}") for i, item in enumerate(items, start=1)]
