@@ -5,11 +5,11 @@
 Reports, per detector, precision / recall / F1 against the nearest labels, next to
 a plain VADER-compound baseline on the same utterances; objections per category on
 the untouched test split of the objection set and on the held-out everyday set
-(``benchmarks.objection_eval``); false cards per hour on a neutral AMI meeting; and
+(``tools.train.objection_eval``); false cards per hour on a neutral AMI meeting; and
 time per utterance. Writes ``detectors.json`` and ``detectors.md`` to the output
 folder. Nothing here is used for tuning: the negativity weights are trained on MELD
-*train* only (``benchmarks.train_negativity``), the objection weights on the train
-and dev splits (``benchmarks.train_objections``).
+*train* only (``tools.train.negativity``), the objection weights on the train
+and dev splits (``tools.train.objections``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from assistant.coach.engine import SuggestionEngine
 from assistant.coach.playbook import load_playbook
 from assistant.coach.sentiment import default_model, vader_scores
 from assistant.events import FinalTranscript, SilenceTick, Speaker, Suggestion
-from benchmarks import objection_eval
+from tools.train import objection_eval
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 # VADER's documented cut-off for "negative" compound scores.

@@ -1,6 +1,6 @@
 """Utterance negativity: a tiny logistic regression over words and VADER scores.
 
-One featuriser is shared by training (``benchmarks/train_negativity.py``) and
+One featuriser is shared by training (``tools/train/negativity.py``) and
 inference, so the two can never drift apart. Inference is pure Python/numpy: a few
 dictionary look-ups and a dot product, well under a millisecond per utterance.
 

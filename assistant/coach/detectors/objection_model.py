@@ -1,7 +1,7 @@
 """Objection classifier: a small softmax regression over words, word classes and phrases.
 
 Seven classes: ``none`` and the six objection categories. One featuriser is shared
-by training (``benchmarks/train_objections.py``) and inference, so the two cannot
+by training (``tools/train/objections.py``) and inference, so the two cannot
 drift apart. Inference is a few dictionary look-ups per feature (~0.1 ms per
 utterance); the weights ship in ``assistant/coach/data/objections.json``.
 

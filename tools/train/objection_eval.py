@@ -1,11 +1,11 @@
 """Objection detection, per category, on the untouched test split and the held-out set.
 
-    python -m benchmarks.objection_eval --data ../shared/eval [--split test] [--weights FILE]
+    python -m tools.train.objection_eval --data ../shared/eval [--split test] [--weights FILE]
 
 Part of ``python -m benchmarks.detectors`` (which prints and saves the same tables);
 run alone, ``--split dev --weights FILE`` studies train-only weights while tuning
-(``benchmarks.train_objections --train-only``), without touching the test split.
-Today's phrase lexicon (``benchmarks.objection_baseline``) is scored on the same lines.
+(``tools.train.objections --train-only``), without touching the test split.
+Today's phrase lexicon (``tools.train.baseline``) is scored on the same lines.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from assistant.coach.detectors.objection_model import (
     ObjectionModel,
     default_objection_model,
 )
-from benchmarks.objection_baseline import baseline_category
-from benchmarks.objection_data import Example, corpus_of, load_devset
+from tools.train.baseline import baseline_category
+from tools.train.data import Example, corpus_of, load_devset
 
 Predict = Callable[[str], str | None]  # a category, or None: not an objection
 

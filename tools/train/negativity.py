@@ -1,6 +1,6 @@
 """Train the utterance-negativity weights shipped in ``assistant/coach/data/negativity.json``.
 
-    python -m benchmarks.train_negativity --data ../shared/eval
+    python -m tools.train.negativity --data ../shared/eval
 
 Trains an L2 logistic regression (pure numpy, full-batch Adam on a sparse matrix)
 on MELD *train* (negative vs neutral/positive). The regularisation strength and the
@@ -23,7 +23,7 @@ import numpy as np
 from assistant.coach.sentiment import NegativityModel, dense_features, sparse_features, tokenize
 
 DEFAULT_OUT = (
-    Path(__file__).resolve().parents[1] / "assistant" / "coach" / "data" / "negativity.json"
+    Path(__file__).resolve().parents[2] / "assistant" / "coach" / "data" / "negativity.json"
 )
 
 # A feature must occur in this many training utterances: rarer n-grams are names and
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             "utterances": len(texts),
             "l2": l2,
             "cv_f1": round(cv_f1, 4),
-            "script": "benchmarks/train_negativity.py",
+            "script": "tools/train/negativity.py",
         },
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+REPO = Path(__file__).resolve().parents[2]
+DATA_DIR = REPO / "benchmarks" / "data"
 WRITTEN = DATA_DIR / "objections.tsv"
 HELDOUT = DATA_DIR / "objections_heldout.tsv"
 LABELS = ("none", "price", "timing", "authority", "need", "competitor", "brush_off")

@@ -1,10 +1,10 @@
 """Train the objection weights shipped in ``assistant/coach/data/objections.json``.
 
-    python -m benchmarks.train_objections --data ../shared/eval
+    python -m tools.train.objections --data ../shared/eval
 
 A softmax regression (pure numpy, full-batch Adam on a sparse matrix) over the
 features of ``assistant.coach.detectors.objection_model``, seven classes (``none`` and six
-categories). Data: ``benchmarks.objection_data``. The regularisation, the weight of
+categories). Data: ``tools.train.data``. The regularisation, the weight of
 the written lines against the corpus lines and the decision threshold are chosen by
 5-fold cross-validation over train + dev (out-of-fold predictions of ~940 written
 lines say more than the ~250 of dev alone); the final weights are then fitted on
@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from assistant.coach.detectors.objection_model import CLASSES, ObjectionModel, features
-from benchmarks.objection_baseline import BASELINE_OBJECTIONS
-from benchmarks.objection_data import Example, fold_of, load_devset
+from tools.train.baseline import BASELINE_OBJECTIONS
+from tools.train.data import Example, fold_of, load_devset
 
 DEFAULT_OUT = (
-    Path(__file__).resolve().parents[1] / "assistant" / "coach" / "data" / "objections.json"
+    Path(__file__).resolve().parents[2] / "assistant" / "coach" / "data" / "objections.json"
 )
 
 # A feature must occur in two training lines: a one-off word or word pair is a name
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         "--train-only",
         action="store_true",
         help="leave the dev split out entirely (to study its errors with weights that "
-        "never saw it: benchmarks.objection_eval --split dev --weights FILE)",
+        "never saw it: tools.train.objection_eval --split dev --weights FILE)",
     )
     args = parser.parse_args(argv)
     try:
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
             "l2": l2,
             "positive_weight": weight,
             "cv_f1": round(cv_f1, 4),
-            "script": "benchmarks/train_objections.py",
+            "script": "tools/train/objections.py",
         },
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
