@@ -13,8 +13,10 @@ system resource" with a traceback about 12,000 lines long. Here every record is 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -81,7 +83,7 @@ class OneLineFormatter(logging.Formatter):
         if repeats:
             message = f"{message} [{repeats} more like this in the last {REPEAT_WINDOW_S:g} s]"
         level = "error" if record.levelno >= logging.ERROR else "warning"
-        line = f"turnaround: {level}: {' '.join(message.split())}"
+        line = f"turnaround: {level}: {one_line(message)}"
         if self._tracebacks and record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
@@ -112,4 +114,46 @@ def say(message: str, quiet: bool = False) -> None:
     if not quiet:
         # stderr closed or full: there is nowhere left to say it.
         with contextlib.suppress(OSError, ValueError):
-            print(f"turnaround: {message}", file=sys.stderr, flush=True)
+            print(f"turnaround: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+# -- text that reaches a terminal or a Markdown file --------------------------------------
+
+# C0 controls but newline and tab, DEL, and C1 controls. Text from outside (what was
+# said on a call, a transcript file, a playbook, a file name) must not act on the
+# terminal it is printed to: ESC starts a sequence that clears the screen, moves the
+# cursor or retitles the window; U+009B is a one-character CSI on some terminals; a
+# carriage return overwrites the line before it; BEL beeps and NUL cuts C strings.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# JSON escapes C0 itself (even with ensure_ascii=False); DEL and C1 it leaves raw.
+_JSON_RAW_CONTROLS = re.compile(r"[\x7f-\x9f]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def safe_text(text: str) -> str:
+    """``text`` with every control character but newline and tab shown as a visible
+    escape (ESC as ``\\x1b``): for captions, transcripts and Markdown."""
+    return _CONTROLS.sub(_visible, text)
+
+
+def safe_line(text: str) -> str:
+    """``text`` as one inert line: newlines, tabs, line separators and every other
+    character Python calls unprintable shown as escapes (``\\r``, ``\\u2028``). For
+    values echoed in messages (file names, usage errors)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def one_line(message: str) -> str:
+    """A message for stderr: line breaks and runs of spaces as one space (a library's
+    multi-line text), every other control character as a visible escape."""
+    return " ".join(safe_text(message).split())
+
+
+def safe_json(record: Any, indent: int | None = None) -> str:
+    """``record`` as JSON (one line unless ``indent``, no newline at the end) that a
+    terminal can show safely; it still decodes to exactly ``record``."""
+    text = json.dumps(record, ensure_ascii=False, indent=indent)
+    return _JSON_RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -12,6 +12,8 @@ import math
 import re
 from typing import NoReturn
 
+from assistant.logs import safe_line
+
 MAX_PORT = 65535
 # CTranslate2 takes any positive count; beyond this it is a typo, not a machine.
 MAX_THREADS = 256
@@ -34,15 +36,10 @@ class Parser(argparse.ArgumentParser):
     would otherwise rewrite the screen."""
 
     def error(self, message: str) -> NoReturn:
-        message = printable(message)
+        message = safe_line(message)
         if len(message) > MAX_ERROR_CHARS:  # a pasted essay is not echoed back whole
             message = message[: MAX_ERROR_CHARS - 1] + "…"
         super().error(message)
-
-
-def printable(text: str) -> str:
-    """Control and line-separator characters as visible escapes (``\\r``)."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _int(text: str) -> int:

@@ -14,7 +14,7 @@ import threading
 
 from assistant.cli.output import silence_stdout
 from assistant.errors import OutputError, TurnaroundError
-from assistant.logs import configure, debug_enabled
+from assistant.logs import configure, debug_enabled, one_line
 
 EXIT_INTERRUPTED = 130
 
@@ -37,7 +37,7 @@ def prepare_process() -> None:
 
 def error_line(message: str) -> None:
     with contextlib.suppress(OSError, ValueError):  # stderr gone too: the status is left
-        print(f"turnaround: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+        print(f"turnaround: error: {one_line(message)}", file=sys.stderr, flush=True)
 
 
 def exit_status(exc: BaseException) -> int:

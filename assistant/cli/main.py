@@ -18,7 +18,7 @@ from assistant.cli.record import input_kind, record_meta, recording_transcript_r
 from assistant.cli.sessions import cmd_report, cmd_sessions
 from assistant.errors import AudioInputError, TurnaroundError
 from assistant.events import Speaker
-from assistant.logs import say
+from assistant.logs import safe_json, safe_line, safe_text, say
 from assistant.pipeline.core import PipelineConfig
 from assistant.pipeline.routes import Route, file_routes
 from assistant.pipeline.session import Handler, SessionOptions
@@ -38,7 +38,8 @@ def cmd_devices() -> int:
     print(f"{'idx':>3}  {'ch':>2}  {'rate':>6}  name")
     for dev in inputs:
         mark = " (default)" if dev.is_default else ""
-        print(f"{dev.index:>3}  {dev.channels:>2}  {dev.default_rate_hz:>6}  {dev.name}{mark}")
+        name = safe_line(dev.name)  # the driver's text
+        print(f"{dev.index:>3}  {dev.channels:>2}  {dev.default_rate_hz:>6}  {name}{mark}")
     return 0
 
 
@@ -120,16 +121,15 @@ def _printer(args: argparse.Namespace) -> Handler:
 
 
 def cmd_replay_transcript(args: argparse.Namespace) -> int:
-    import json
-
     from assistant.cli.output import write_out
     from assistant.coach.transcript_replay import format_event_text, replay_transcript
 
     def emit(event: dict) -> None:
+        # The transcript's text is the file's: shown, never obeyed, by the terminal.
         if args.json:
-            write_out(sys.stdout, json.dumps(event, ensure_ascii=False) + "\n")
+            write_out(sys.stdout, safe_json(event) + "\n")
         elif event.get("type") != "Signal" or args.signals:
-            write_out(sys.stdout, format_event_text(event) + "\n")
+            write_out(sys.stdout, safe_text(format_event_text(event)) + "\n")
 
     with recording_transcript_replay(args, emit) as emit_and_record:
         replay_transcript(args.transcript, args.playbook, emit_and_record)

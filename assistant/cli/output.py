@@ -4,12 +4,14 @@ Standard output may close under us (``turnaround ... | head -1``) or fill
 (``> /dev/full``, a full disk). A printer then raises :class:`OutputError`, once;
 the session decides whether to stop (nobody is reading) or carry on (the overlay is
 still showing captions).
+
+What was said, and what a playbook's cards say, come from outside: every piece of it
+passes ``safe_text`` first, so a control character in it is shown, never obeyed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from typing import IO
@@ -27,6 +29,7 @@ from assistant.events import (
     Suggestion,
     to_json_dict,
 )
+from assistant.logs import safe_json, safe_text
 
 
 def write_out(out: IO[str], text: str) -> None:
@@ -70,7 +73,7 @@ class JsonPrinter:
             isinstance(event, SilenceTick) and not self._ticks
         ):
             return
-        write_out(self._out, json.dumps(to_json_dict(event), ensure_ascii=False) + "\n")
+        write_out(self._out, safe_json(to_json_dict(event)) + "\n")
 
 
 class CaptionPrinter:
@@ -118,10 +121,10 @@ class CaptionPrinter:
         text = self._close_line() if self._open not in (None, key) else ""
         text += self._clear_partial()
         if self._open == key:
-            heard = event.text[event.stable_chars :].strip()
+            heard = safe_text(event.text[event.stable_chars :].strip())
             shown = f" {heard}" if heard else ""
         else:
-            words = event.text if len(event.text) < 100 else "…" + event.text[-99:]
+            words = safe_text(event.text if len(event.text) < 100 else "…" + event.text[-99:])
             shown = f"  {event.speaker.value}: {words}"
         if shown:
             text += f"\033[2m{shown}\033[0m"
@@ -137,14 +140,15 @@ class CaptionPrinter:
             text = self._clear_partial()
             text += self._line_for(event.speaker.value, event.utterance_id, event.start_s)
             if event.text:
-                text += " " + event.text
-                self._open_text += " " + event.text
+                said = safe_text(event.text)
+                text += " " + said
+                self._open_text += " " + said
             if event.last:
                 text += self._close_line()
         elif isinstance(event, Suggestion):
             text = self._close_line() + (
-                f"[{clock(event.at_s)}]  >>> CARD: {event.prompt}\n"
-                f"{'':>13}why: {event.why} ({event.source})\n"
+                f"[{clock(event.at_s)}]  >>> CARD: {safe_text(event.prompt)}\n"
+                f"{'':>13}why: {safe_text(event.why)} ({safe_text(event.source)})\n"
             )
         elif isinstance(event, Signal) and self._signals:
             text = self._close_line() + (
@@ -152,7 +156,7 @@ class CaptionPrinter:
                 f"({event.speaker.value}, {event.confidence:.2f})\n"
             )
         elif isinstance(event, Status) and event.state in _SHOWN_STATES:
-            text = self._close_line() + f"[{event.state.value}] {event.detail}\n"
+            text = self._close_line() + f"[{event.state.value}] {safe_text(event.detail)}\n"
         else:
             return
         write_out(self._out, text)

@@ -7,7 +7,6 @@ neither loads a model or touches audio.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import webbrowser
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import TurnaroundError
+from assistant.logs import safe_json, safe_line
 from assistant.report.plot import clock
 from assistant.sessions.log import SessionLog, SessionReadError, read_meta_line, read_session
 from assistant.sessions.store import (
@@ -118,8 +118,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     rows = [_row(p) for p in session_files(directory)]
     if args.json:
         for r in rows:
-            record = {**r.__dict__, "path": str(r.path)}
-            print(json.dumps(record, ensure_ascii=False))
+            print(safe_json({**r.__dict__, "path": str(r.path)}))
         return 0
     if not rows:
         print(f"no sessions in {directory} yet (live calls and real-time replays record there;")
@@ -131,7 +130,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
             r.id,
             r.date,
             "?" if r.duration_s is None else clock(r.duration_s),
-            r.mode,
+            safe_line(r.mode),  # the file's text: shown, never obeyed
             r.speakers,
             str(r.cards),
             str(r.helpful),
@@ -149,8 +148,8 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         print("  ".join(cells).rstrip())
     for r in rows:
         if r.problem is not None:
-            print(f"unreadable: {r.problem}")
-    print(f"\n{len(rows)} session(s) in {directory}")
+            print(f"unreadable: {safe_line(r.problem)}")
+    print(f"\n{len(rows)} session(s) in {safe_line(str(directory))}")
     print("report: turnaround report ID|last [--open] · delete: turnaround sessions --delete ID")
     return 0
 
@@ -158,15 +157,17 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 def _delete(ref: str, directory: Path, yes: bool) -> int:
     path = resolve(ref, directory)
     meta, _legacy = read_meta_line(path)  # refuse to delete a file that is not a session
+    shown = safe_line(str(path))
     if not yes:
         if not sys.stdin.isatty():
             raise TurnaroundError(f"not deleting {path} without --yes (no terminal to ask)")
-        answer = input(f"delete session {meta.id} ({path})? [y/N] ").strip().lower()
+        answer = input(f"delete session {safe_line(meta.id)} ({shown})? [y/N] ").strip().lower()
         if answer not in ("y", "yes"):
             print("kept")
             return 1
     removed = delete(path)
-    print(f"deleted session {id_of(path) or meta.id} ({', '.join(str(p) for p in removed)})")
+    gone = ", ".join(safe_line(str(p)) for p in removed)
+    print(f"deleted session {id_of(path) or safe_line(meta.id)} ({gone})")
     return 0
 
 
@@ -195,7 +196,7 @@ def render(path: Path, fmt: str) -> str:
     if fmt == "json":
         from assistant.report.text import report_json
 
-        return json.dumps(report_json(report), ensure_ascii=False, indent=1) + "\n"
+        return safe_json(report_json(report), indent=1) + "\n"
     if fmt == "md":
         from assistant.report.text import render_markdown
 
@@ -221,7 +222,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 0
     target = Path(output).expanduser()
     _write_private(target, text)
-    print(f"wrote the report to {target}")
+    print(f"wrote the report to {safe_line(str(target))}")
     if args.open and not webbrowser.open(target.resolve().as_uri()):
-        print(f"no browser found: open {target} yourself", file=sys.stderr)
+        print(f"no browser found: open {safe_line(str(target))} yourself", file=sys.stderr)
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 from html import escape
 
 from assistant import __version__
+from assistant.logs import safe_text
 from assistant.report.model import (
     BENCHMARK_REP_SHARE,
     LOST_DEAL_REP_SHARE,
@@ -327,4 +328,6 @@ def render_html(report: Report) -> str:
         f"{escape(str(report.path))}. Nothing in this page loads from the network.</footer>",
         "</main></body></html>",
     ]
-    return "\n".join(p for p in parts if p)
+    # What was said may hold control characters (HTML forbids them; a terminal
+    # given `-o -` would obey them): shown as escapes.
+    return safe_text("\n".join(p for p in parts if p))

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from html import escape
 from typing import Any
 
+from assistant.logs import safe_text
 from assistant.report.model import (
     BENCHMARK_REP_SHARE,
     LOST_DEAL_REP_SHARE,
@@ -140,7 +141,9 @@ def render_markdown(r: Report) -> str:
     for ln in r.transcript:
         said = f"{clock(ln.start_s)} **{ln.speaker}**: {_md_escape(ln.text)}"
         out.append(f'<a id="{ln.anchor}"></a>{said}  ')
-    return "\n".join(out).rstrip() + "\n"
+    # Markdown goes to a terminal as often as to a file: a control character in what
+    # was said (or in a playbook's name) is shown as an escape, never obeyed.
+    return safe_text("\n".join(out).rstrip()) + "\n"
 
 
 def _r(value: float | None) -> float | None:

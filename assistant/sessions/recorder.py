@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import threading
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 from assistant import __version__
+from assistant.logs import say
 from assistant.sessions.log import FORMAT
 from assistant.sessions.store import RecordingError, create_session_file
 
@@ -95,7 +95,7 @@ class TranscriptRecorder:
             self.failed = (
                 f"cannot write transcript {self.path} ({exc.strerror or exc}); recording stopped"
             )
-            print(f"turnaround: warning: {self.failed}", file=sys.stderr)
+            say(f"warning: {self.failed}")
             self._close()
 
     def end(self, end_s: float, reason: str) -> None:
