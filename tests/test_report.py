@@ -368,3 +368,39 @@ def test_a_session_killed_before_anyone_spoke_still_reports(tmp_path: Path) -> N
     assert report.duration_s == 0 and report.transcript == () and report.coached_share is None
     assert "<svg" in render_html(report) and "Transcript" in render_markdown(report)
     assert report_json(report)["coaching"] == {"defensive": [], "manager_questions": []}
+
+
+def test_report_never_writes_onto_a_session(tmp_path: Path) -> None:
+    """``report ID -o <dir>/session-ID.jsonl`` replaced the session with HTML (exit 0)
+    and ``report last`` then failed for the whole folder (issue 17, item 4)."""
+    for _ in range(2):
+        recorded = turnaround("replay", "--transcript", str(TRANSCRIPTS / "friendly_call.jsonl"),
+                              "--record", str(tmp_path))  # fmt: skip
+        assert recorded.returncode == 0, recorded.stderr
+    first, last = sorted(tmp_path.glob("session-*.jsonl"))
+    before = {p: p.read_bytes() for p in (first, last)}
+    (tmp_path / "link.jsonl").symlink_to(last)
+    os.link(last, tmp_path / "hard.txt")
+    (tmp_path / "folder").mkdir()
+    cases = {
+        str(last): "the session file being reported on",
+        str(tmp_path / "link.jsonl"): "the session file being reported on",
+        str(tmp_path / "hard.txt"): "the session file being reported on",
+        str(first): "a session file",
+        str(tmp_path / "session-20250101-120000-abcdef.jsonl"): "a session file",  # new
+        str(tmp_path / "folder"): "a folder",
+    }
+    for target, why in cases.items():
+        for fmt in ("html", "md", "json"):
+            result = turnaround("report", "last", "--dir", str(tmp_path), "--format", fmt,
+                                "-o", target)  # fmt: skip
+            lines = result.stderr.strip().splitlines()
+            assert result.returncode == 2 and len(lines) == 1, (target, result.stderr)
+            assert lines[0].startswith("turnaround: error: not writing the report to ")
+            assert why in lines[0] and "-o FILE" in lines[0], lines[0]
+    assert {p: p.read_bytes() for p in (first, last)} == before
+    assert not (tmp_path / "session-20250101-120000-abcdef.jsonl").exists()
+    again = turnaround("report", "last", "--dir", str(tmp_path))
+    assert again.returncode == 0, again.stderr
+    elsewhere = turnaround("report", "last", "--dir", str(tmp_path), "-o", str(tmp_path / "r.html"))
+    assert elsewhere.returncode == 0 and (tmp_path / "r.html").read_text().startswith("<!doctype")

@@ -18,6 +18,7 @@ from assistant.logs import safe_json, safe_line
 from assistant.report.plot import clock
 from assistant.sessions.log import SessionLog, SessionReadError, read_meta_line, read_session
 from assistant.sessions.store import (
+    check_not_recording,
     default_sessions_dir,
     delete,
     id_of,
@@ -157,6 +158,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 def _delete(ref: str, directory: Path, yes: bool) -> int:
     path = resolve(ref, directory)
     meta, _legacy = read_meta_line(path)  # refuse to delete a file that is not a session
+    check_not_recording(path)  # before asking: the answer would not matter
     shown = safe_line(str(path))
     if not yes:
         if not sys.stdin.isatty():
@@ -165,7 +167,7 @@ def _delete(ref: str, directory: Path, yes: bool) -> int:
         if answer not in ("y", "yes"):
             print("kept")
             return 1
-    removed = delete(path)
+    removed = delete(path)  # checks the lock again, holding it while it deletes
     gone = ", ".join(safe_line(str(p)) for p in removed)
     print(f"deleted session {id_of(path) or safe_line(meta.id)} ({gone})")
     return 0
@@ -186,6 +188,29 @@ def _write_private(path: Path, text: str) -> None:
             f"cannot write the report to {path}: {exc.strerror or exc} "
             "(choose another place with -o FILE)"
         ) from None
+
+
+def _check_target(target: Path, session: Path) -> None:
+    """Refuse an ``-o`` that would destroy what reports are made from: the session
+    itself (it was replaced with HTML, exit 0), or any session file, which would then
+    break ``report last`` for its whole folder."""
+    why = None
+    if target.is_dir():
+        why = "it is a folder (give a file name)"
+    elif target.exists() and os.path.samefile(target, session):
+        why = "it is the session file being reported on"
+    elif id_of(target) is not None or (target.is_file() and _is_session(target)):
+        why = "it is a session file"
+    if why is not None:
+        raise TurnaroundError(f"not writing the report to {target}: {why}; choose another -o FILE")
+
+
+def _is_session(path: Path) -> bool:
+    try:
+        read_meta_line(path)
+    except (SessionReadError, OSError):
+        return False
+    return True
 
 
 def render(path: Path, fmt: str) -> str:
@@ -221,6 +246,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         return 0
     target = Path(output).expanduser()
+    _check_target(target, path)
     _write_private(target, text)
     print(f"wrote the report to {safe_line(str(target))}")
     if args.open and not webbrowser.open(target.resolve().as_uri()):

@@ -10,12 +10,18 @@ clash simply draws another suffix.
 Sessions hold what was said on a call, so they are private: each file is created
 0600, and each folder this module creates is 0700 (the default folder is tightened
 to 0700 even when an older version made it world-readable).
+
+A run that is recording holds an exclusive ``flock`` on its session file, and
+``delete`` refuses a file so held: deleting it mid-call lost the whole call without a
+word. The kernel drops the lock when the file is closed or its process dies, so a
+crashed recorder never leaves a stale lock behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import re
 import secrets
@@ -44,6 +50,16 @@ class RecordingError(TurnaroundError):
 
 class SessionNotFound(TurnaroundError):
     """A session reference matches no session, or more than one."""
+
+
+class SessionBusy(TurnaroundError):
+    """A session that a running Turnaround is still recording."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"session {id_of(path) or path.name} is still being recorded by a running "
+            "turnaround; stop that call first (Ctrl-C), then delete it"
+        )
 
 
 def default_sessions_dir() -> Path:
@@ -159,6 +175,7 @@ def create_session_file(
         # 0600 whatever the umask; a file system without modes (FAT) cannot do more.
         with contextlib.suppress(OSError):
             os.fchmod(fd, 0o600)
+        hold_recording_lock(fd)
         return session_id, path, fd
     raise _fail(directory, f"no unused session name after {ID_ATTEMPTS} tries")
 
@@ -221,15 +238,59 @@ def resolve(ref: str, directory: Path) -> Path:
     return matches[0]
 
 
+# -- the recording lock ----------------------------------------------------------------
+
+
+def hold_recording_lock(fd: int) -> None:
+    """Mark the session file open on ``fd`` as being recorded, until ``fd`` closes or
+    this process dies (then the kernel drops the lock)."""
+    # A file system without flock (some network mounts): record unlocked.
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _try_lock(fd: int, path: Path) -> None:
+    """Lock ``fd`` exclusively, or raise SessionBusy when a recorder holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SessionBusy(path) from None
+    except OSError:
+        pass  # no flock on this file system: nothing can be told, as before
+
+
+def check_not_recording(path: Path) -> None:
+    """Raise SessionBusy when a running Turnaround is still recording ``path``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return  # gone or unreadable: whoever acts on it next says so
+    try:
+        _try_lock(fd, path)
+    finally:
+        os.close(fd)
+
+
 def delete(path: Path) -> list[Path]:
-    """Remove a session file and the HTML report made from it; returns what went."""
+    """Remove a session file and the HTML report made from it; returns what went.
+    Raises SessionBusy, deleting nothing, while the session is being recorded."""
     removed: list[Path] = []
-    for target in (path, report_path(path)):
-        try:
-            target.unlink()
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            raise SessionNotFound(f"cannot delete {target}: {_why(exc)}") from None
-        removed.append(target)
+    try:
+        fd: int | None = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        fd = None  # gone, or unreadable: unlink says which below
+    try:
+        if fd is not None:
+            _try_lock(fd, path)  # held until the file is gone
+        for target in (path, report_path(path)):
+            try:
+                target.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise SessionNotFound(f"cannot delete {target}: {_why(exc)}") from None
+            removed.append(target)
+    finally:
+        if fd is not None:
+            os.close(fd)
     return removed
