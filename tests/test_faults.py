@@ -57,10 +57,14 @@ def wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # -- signals ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"]
+)
 def test_signal_drains_the_utterance_in_progress(wav: Path, tmp_path: Path, sig: int) -> None:
     """Stopped 2 s into the first utterance: its final still comes out (cut where the
-    audio stopped), is printed and recorded, and the page hears "stopped"."""
+    audio stopped), is printed and recorded with the session's end, and the page hears
+    "stopped". SIGHUP (the terminal closed) used to exit 129 with no message and no
+    ``SessionEnd``, one utterance short (issue 17, item 3)."""
     coach = Coach("replay", str(wav), "--port", "0", "--json", "--record", str(tmp_path))
     page = OverlayPage(coach.overlay_port())
     coach.wait_err("replaying")
@@ -75,6 +79,8 @@ def test_signal_drains_the_utterance_in_progress(wav: Path, tmp_path: Path, sig:
     assert coach.finals()[-1]["last"]
     assert "interested" in utterance.lower()
     assert texts(session_lines(tmp_path)) == [f["text"] for f in coach.finals()]
+    end = session_lines(tmp_path)[-1]
+    assert end["type"] == "SessionEnd" and end["reason"] == "stopped by the user", end
     assert page.closed.wait(10)
     assert page.statuses()[-1] == "stopped"
     assert [c["text"] for c in page.of("caption") if c["final"]] == [utterance]
@@ -345,3 +351,14 @@ def test_sessions_started_in_the_same_second_get_their_own_files(tmp_path: Path)
     first.close()
     second.close()
     assert first.path != second.path
+
+
+def test_sighup_under_nohup_is_left_ignored(tmp_path: Path) -> None:
+    """Started with SIGHUP ignored (``nohup``), the user asked the call to outlive its
+    terminal: a hang-up must not stop it."""
+    coach = Coach("replay", "--sample", "--fast", "--json", "--no-record", prefix=("nohup",))
+    coach.wait_out("FinalTranscript")
+    coach.proc.send_signal(signal.SIGHUP)
+    assert coach.finish(120) == 0, coach.stderr
+    assert "stopping" not in coach.stderr
+    assert coach.events()[-1]["type"] == "Status" and len(coach.finals()) >= 12

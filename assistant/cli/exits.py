@@ -20,8 +20,10 @@ EXIT_INTERRUPTED = 130
 
 
 def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM (a service manager, `kill`) stops like Ctrl-C: the last utterance is
-    finished and recorded, and the overlay is told the call has stopped."""
+    """SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) stop like
+    Ctrl-C: the last utterance is finished and recorded, the session file gets its
+    ``SessionEnd``, and the overlay is told the call has stopped. SIGHUP used to kill
+    the process outright (exit 129), losing the utterance in progress."""
     raise KeyboardInterrupt
 
 
@@ -33,6 +35,9 @@ def prepare_process() -> None:
         reconfigure(errors="backslashreplace")
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
+        # Started under nohup (SIGHUP ignored): the user asked to outlive the terminal.
+        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+            signal.signal(signal.SIGHUP, _terminate)
 
 
 def error_line(message: str) -> None:
