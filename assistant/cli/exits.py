@@ -50,6 +50,9 @@ def exit_status(exc: BaseException) -> int:
     argparse's own usage errors and --help)."""
     if isinstance(exc, SystemExit):
         raise exc
+    if isinstance(exc, BrokenPipeError):  # `turnaround models | head -1`: the reader left
+        silence_stdout()
+        return 0
     if isinstance(exc, OutputError):
         silence_stdout()
         if not exc.quiet:

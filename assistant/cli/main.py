@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.asr.config import StreamingConfig
-from assistant.asr.models import DEFAULT_MODEL, load_catalog, resolve_model
+from assistant.asr.models import DEFAULT_MODEL, load_catalog, resolve_model, search_dirs
 from assistant.cli.exits import exit_status, prepare_process
 from assistant.cli.parser import build_parser
 from assistant.cli.record import input_kind, record_meta, recording_transcript_replay
@@ -44,14 +44,29 @@ def cmd_devices() -> int:
 
 
 def cmd_models() -> int:
-    for name, entry in load_catalog().items():
+    """Every catalogued model and where it resolves, and any other model folder found
+    in the places searched, which are listed first: a converted model in the wrong
+    place was silently never found."""
+    dirs = search_dirs()
+    print("models are looked for in --model-dir PATH, then:")
+    for origin, folder in dirs:
+        print(f"  {safe_line(str(folder))}/NAME/  ({origin})")
+    catalog = load_catalog()
+    packages = ", ".join(f"{n}: {e['package']}" for n, e in catalog.items() if e.get("package"))
+    print(f"  the weights package the catalogue names ({packages})\n")
+    found = {
+        p.name for _, folder in dirs if folder.is_dir() for p in folder.iterdir() if p.is_dir()
+    }
+    extra = {name: {"description": "(not in the catalogue)"} for name in found - set(catalog)}
+    for name, entry in {**catalog, **extra}.items():
         try:
             spec = resolve_model(name)
             where = f"installed ({spec.origin}: {spec.path})"
         except TurnaroundError as exc:
             where = f"not installed: {exc}"
         default = " [default]" if name == DEFAULT_MODEL else ""
-        print(f"{name}{default}: {entry.get('description', '')}\n    {where}")
+        description = entry.get("description", "")
+        print(safe_text(f"{name}{default}: {description}\n    {where}"))
     return 0
 
 
