@@ -197,3 +197,58 @@ def test_http_requests(fuzz_server: OverlayServer, errors_logged: list) -> None:
     assert count.n >= EXAMPLES
     assert not errors_logged, [r.getMessage() for r in errors_logged]
     assert _http(port, f"GET /app.js HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n") == 200
+
+
+def _http_whole(port: int, request: str) -> bytes:
+    """The server's whole answer to a request that is no websocket upgrade (it
+    closes the connection after answering)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request.encode("latin-1"))
+        data = b""
+        with contextlib.suppress(OSError):
+            while chunk := sock.recv(65536):
+                data += chunk
+    return data
+
+
+def test_http_methods_and_request_targets(fuzz_server: OverlayServer, errors_logged: list) -> None:
+    """Issue 17, item 8, kept fixed: only GET and HEAD of a path are served; HEAD never
+    carries a body; an absolute-form or other non-path target is a 400; no answer
+    names Python's or websockets' version."""
+    port = fuzz_server.port
+    count = Counter()
+    host_names = st.sampled_from([f"127.0.0.1:{port}", "evil.example", "localhost", "[::1]:1"])
+    absolute = st.tuples(
+        st.sampled_from(["http://", "https://", "ws://", "//", "HTTP://"]), host_names, path_text
+    ).map("".join)
+
+    @FUZZ
+    @given(
+        method=st.sampled_from(["GET", "HEAD", "OPTIONS", "POST", "get", "Get", "head", "TRACE",
+                                "CONNECT", "DELETE", "PATCH"])
+        | st.text(string.ascii_letters, min_size=1, max_size=10),
+        target=path_text | absolute | st.sampled_from(["*", "index.html", "app.js", "/ws"]),
+    )  # fmt: skip
+    def one(method: str, target: str) -> None:
+        count()
+        data = _http_whole(port, f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n")
+        assert b"Python/" not in data and b"websockets/" not in data, data[:300]
+        found = re.match(rb"HTTP/1\.1 (\d{3}) ", data)
+        if found is None:
+            return  # closed without an answer
+        status = int(found.group(1))
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert status < 500, (method, target, status)
+        if method not in ("GET", "HEAD"):
+            assert status in (400, 405), (method, target, status)
+        if not target.startswith("/") or target.startswith("//"):
+            assert status in (400, 405, 414), (method, target, status)
+        if method == "HEAD":
+            assert body == b"", (target, body[:80])
+        if status == 405:
+            assert b"\r\nAllow: " in head, head
+
+    one()
+    assert count.n >= EXAMPLES
+    assert not errors_logged, [r.getMessage() for r in errors_logged]
+    assert _http(port, f"GET /app.js HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n") == 200

@@ -144,7 +144,8 @@ def test_serves_the_overlay_with_security_headers(server: OverlayServer) -> None
 )
 def test_static_files_cannot_escape_overlay_dir(server: OverlayServer, path: str) -> None:
     status, _, body = http_get(server, path)
-    assert status == 404, body
+    # "//etc/passwd" names a host ("etc"), not a path: refused as a bad target.
+    assert status == (400 if path.startswith("//") else 404), body
     assert b"[project]" not in body and b"root:" not in body
 
 

@@ -62,8 +62,83 @@ def no_errors_logged(caplog: pytest.LogCaptureFixture):
 )
 def test_odd_paths_are_4xx_never_500(server: OverlayServer, no_errors_logged, path: str) -> None:
     status, _, _ = http_get(server, path)
-    assert status in (404, 414)
+    assert status in (400, 404, 414)  # "//host..." is a network-path target: 400
     assert http_get(server, "/")[0] == 200  # still serving
+
+
+def raw_http(
+    srv: OverlayServer, request_line: str, host: str | None = None
+) -> tuple[int, str, bytes]:
+    """Send one request line as given, read the whole answer (the server closes):
+    (status, header block, body bytes exactly as sent)."""
+    head = f"{request_line}\r\nHost: {host or f'127.0.0.1:{srv.port}'}\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
+        sock.sendall(head.encode("latin-1"))
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    headers, _, body = data.partition(b"\r\n\r\n")
+    status = int(headers.split(b" ", 2)[1])
+    return status, headers.decode("latin-1"), body
+
+
+def test_head_answers_headers_only(server: OverlayServer, no_errors_logged) -> None:
+    """HEAD returned the whole body (issue 17, item 8): a HEAD gets GET's status and
+    headers, Content-Length included, and not one byte of body."""
+    for path in ("/", "/app.js", "/nothing-here", "/ws", "/summary"):
+        status, headers, body = raw_http(server, f"HEAD {path} HTTP/1.1")
+        assert body == b"", (path, body[:80])
+        if path in ("/", "/app.js"):
+            get_status, _, get_body = raw_http(server, f"GET {path} HTTP/1.1")
+            assert status == get_status == 200
+            assert f"Content-Length: {len(get_body)}" in headers, headers
+        else:  # /ws without an Origin is refused before it could be a handshake
+            assert status in (403, 404), (path, status)
+
+
+@pytest.mark.parametrize(
+    ("request_line", "status"),
+    [
+        ("OPTIONS / HTTP/1.1", 405),
+        ("OPTIONS * HTTP/1.1", 405),
+        ("POST / HTTP/1.1", 405),
+        ("PUT /app.js HTTP/1.1", 405),
+        ("get / HTTP/1.1", 405),
+        ("Get /app.js HTTP/1.1", 405),
+        ("GET http://evil.example/ HTTP/1.1", 400),
+        ("GET http://127.0.0.1/app.js HTTP/1.1", 400),
+        ("GET //evil.example/ HTTP/1.1", 400),
+        ("GET * HTTP/1.1", 400),
+        ("GET index.html HTTP/1.1", 400),
+    ],
+)
+def test_only_get_and_head_of_a_path_are_served(
+    server: OverlayServer, no_errors_logged, request_line: str, status: int
+) -> None:
+    """OPTIONS and lowercase ``get`` answered 200 with the page, and an absolute-form
+    ``GET http://evil.example/`` was served as ``/`` (issue 17, item 8)."""
+    got, headers, body = raw_http(server, request_line)
+    assert got == status, (request_line, got, headers)
+    assert b"<html" not in body.lower() and b"import" not in body
+    if status == 405:
+        assert "Allow: GET, HEAD" in headers
+    assert raw_http(server, "GET / HTTP/1.1")[0] == 200  # still serving
+
+
+def test_server_header_names_no_versions(server: OverlayServer) -> None:
+    """``Server: Python/3.11 websockets/17.4`` told a probe which bugs to try."""
+    for line in ("GET / HTTP/1.1", "GET /missing HTTP/1.1", "OPTIONS / HTTP/1.1"):
+        _, headers, _ = raw_http(server, line)
+        (value,) = [h.split(":", 1)[1].strip() for h in headers.split("\r\n") if
+                    h.lower().startswith("server:")]  # fmt: skip
+        assert value == "Turnaround", headers
+
+    async def handshake() -> str:
+        async with connect(ws_url(server), origin=origin(server)) as ws:
+            assert ws.response is not None
+            return ws.response.headers["Server"]
+
+    assert run(handshake()) == "Turnaround"
 
 
 # -- websocket messages -------------------------------------------------------------------

@@ -20,6 +20,7 @@ socket:
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import ipaddress
 import mimetypes
@@ -64,6 +65,11 @@ SECURITY_HEADERS = (
     ("Cross-Origin-Resource-Policy", "same-origin"),
 )
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+# The page only ever GETs; HEAD is GET without the body.
+ALLOWED_METHODS = ("GET", "HEAD")
+# The Server header names the product only: no Python or websockets versions for a
+# probe to match against known bugs.
+SERVER_HEADER = "Turnaround"
 
 
 def overlay_dir() -> Path:
@@ -166,6 +172,30 @@ def resolve_static(root: Path, url_path: str) -> Path | None:
     if candidate.suffix.lower() not in CONTENT_TYPES:
         return None
     return candidate
+
+
+def request_problem(method: str, target: str) -> Response | None:
+    """A 4xx for a request no page ever makes, before anything else is looked at;
+    None for a GET or HEAD of a path.
+
+    * Methods are case-sensitive (RFC 9110): OPTIONS, POST and ``get`` were all
+      served the page with a 200. Now 405, with ``Allow``.
+    * An absolute-form target (``GET http://evil.example/``) is for proxies; it was
+      served as ``/``. Any target that is not a path is a 400.
+    """
+    if method not in ALLOWED_METHODS:
+        refused = text_response(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed")
+        refused.headers["Allow"] = ", ".join(ALLOWED_METHODS)
+        return refused
+    if not target.startswith("/") or target.startswith("//"):
+        return text_response(HTTPStatus.BAD_REQUEST, "bad request: the target must be a path")
+    return None
+
+
+def headers_only(response: Response) -> Response:
+    """The answer to a HEAD: the GET's status and headers (its Content-Length too),
+    no body."""
+    return dataclasses.replace(response, body=b"")
 
 
 def route(

@@ -67,6 +67,7 @@ from assistant.server.protocol import (
     parse_client_message,
 )
 from assistant.server.routes import (
+    SERVER_HEADER,
     AccessPolicy,
     is_loopback,
     overlay_dir,
@@ -232,6 +233,7 @@ class OverlayServer:
                 request, self._policy, self.static_dir, self._summary
             ),
             max_size=MAX_FRAME_BYTES,
+            server_header=SERVER_HEADER,
             compression=None,  # tiny JSON frames: not worth the CPU next to Whisper
             ping_interval=PING_INTERVAL_S,
             ping_timeout=PING_INTERVAL_S,
