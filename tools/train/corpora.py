@@ -1,23 +1,17 @@
-"""Evaluate the detectors on the labelled dialogue text in ``../shared/eval``.
+"""The detectors on labelled dialogue text in ``../shared/eval`` (part of
+``python -m tools.train.evaluate``).
 
-    python -m benchmarks.detectors --data ../shared/eval [--out benchmarks/results]
-
-Reports, per detector, precision / recall / F1 against the nearest labels, next to
-a plain VADER-compound baseline on the same utterances; objections per category on
-the untouched test split of the objection set and on the held-out everyday set
-(``tools.train.objection_eval``); false cards per hour on a neutral AMI meeting; and
-time per utterance. Writes ``detectors.json`` and ``detectors.md`` to the output
-folder. Nothing here is used for tuning: the negativity weights are trained on MELD
-*train* only (``tools.train.negativity``), the objection weights on the train
-and dev splits (``tools.train.objections``).
+Per detector, precision / recall / F1 against the nearest labels, next to a plain
+VADER-compound baseline on the same utterances; cards and signals on a neutral AMI
+meeting and on a friendly call; time per utterance. Nothing here is used for tuning:
+the negativity weights are trained on MELD *train* only (``tools.train.negativity``),
+the objection weights on the train and dev splits (``tools.train.objections``).
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,9 +25,12 @@ from assistant.coach.engine import SuggestionEngine
 from assistant.coach.playbook import load_playbook
 from assistant.coach.sentiment import default_model, vader_scores
 from assistant.events import FinalTranscript, SilenceTick, Speaker, Suggestion
-from tools.train import objection_eval
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+REPO = Path(__file__).resolve().parents[2]
+# A friendly call with a neutral pricing question, a finance director and "email it
+# over": the false-card check of issue 19 (it must get no card).
+FRIENDLY_CALL = REPO / "tests" / "fixtures" / "transcripts" / "friendly_pricing_call.jsonl"
+SAMPLE_SCRIPT = REPO / "assistant" / "samples" / "sample_call.json"
 # VADER's documented cut-off for "negative" compound scores.
 VADER_NEGATIVE = -0.05
 # USS ratings: 1-5 with 3 "normal"; a mean of 2 or less is a dissatisfied user.
@@ -97,18 +94,24 @@ def eval_binary(
 
 
 def eval_meld(data: Path) -> dict[str, Any]:
-    rows = load_jsonl(data / "text" / "meld_dev.jsonl")
-    texts = [r["text"] for r in rows]
-    gold = [r["sentiment"] == "negative" for r in rows]
+    """MELD dev (and test, where the data folder has it), model and detector."""
+    out: dict[str, Any] = {}
     model = default_model()
-    return {
-        "customer_negativity (model)": eval_binary(
-            "MELD dev negativity", texts, gold, model.is_negative
-        ),
-        "customer_negativity (detector)": eval_binary(
-            "MELD dev negativity via detector", texts, gold, utterance_detector(lang.negativity)
-        ),
-    }
+    for split in ("dev", "test"):
+        path = data / "text" / f"meld_{split}.jsonl"
+        if not path.exists():
+            continue
+        rows = load_jsonl(path)
+        texts = [r["text"] for r in rows]
+        gold = [r["sentiment"] == "negative" for r in rows]
+        out[f"customer_negativity (MELD {split})"] = eval_binary(
+            f"MELD {split} negativity", texts, gold, model.is_negative
+        )
+        out[f"customer_negativity detector (MELD {split})"] = eval_binary(
+            f"MELD {split} negativity via detector", texts, gold,
+            utterance_detector(lang.negativity),
+        )  # fmt: skip
+    return out
 
 
 def eval_swda(data: Path) -> dict[str, Any]:
@@ -204,65 +207,22 @@ def eval_ami(data: Path) -> dict[str, Any]:
     return out
 
 
-def markdown(results: dict[str, Any]) -> str:
-    lines = [
-        "| detector vs label (data) | P | R | F1 | VADER F1 | positives / n | ms/utt |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for section in ("meld", "swda", "uss"):
-        for name, r in results.get(section, {}).items():
-            lines.append(
-                f"| {name} ({section}) | {r['precision']:.3f} | {r['recall']:.3f} | "
-                f"{r['f1']:.3f} | {r['baseline_vader']['f1']:.3f} | {r['positives']} / {r['n']} | "
-                f"{r['ms_per_utterance']:.3f} |"
-            )
-    ami = results.get("ami", {})
-    lines += ["", f"AMI ES2011a ({ami.get('minutes')} min, neutral meeting):", ""]
-    lines += [
-        "| playbook | cards | cards/hour | triggers | engine ms/final |",
-        "|---|---|---|---|---|",
-    ]
-    for name in ("sales-call", "coaching-1on1"):
-        if name in ami:
-            r = ami[name]
-            triggers = ", ".join(r["card_triggers"]) or "-"
-            lines.append(
-                f"| {name} | {r['cards']} | {r['cards_per_hour']} | {triggers} | "
-                f"{r['engine_ms_per_final']:.3f} |"
-            )
-    return "\n".join(lines) + "\n"
+def eval_transcripts() -> dict[str, Any]:
+    """Cards on the friendly pricing call (must be none) and on the sample call's
+    script (its four moments), through the product's text replay."""
+    from assistant.coach.transcript_replay import replay_transcript
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/eval"))
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args(argv)
-    if not (args.data / "text" / "meld_dev.jsonl").exists():
-        print(
-            f"error: no evaluation data under {args.data} (expected text/meld_dev.jsonl); "
-            "pass --data DIR",
-            file=sys.stderr,
-        )
-        return 2
-    results: dict[str, Any] = {}
-    for name, step in (("meld", eval_meld), ("swda", eval_swda), ("uss", eval_uss)):
-        print(f"{name}...", flush=True)
-        results[name] = step(args.data)
-    print("objections...", flush=True)
-    results["objections"] = objection_eval.evaluate(args.data, "test")
-    print("ami...", flush=True)
-    results["ami"] = eval_ami(args.data)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "detectors.json").write_text(json.dumps(results, indent=2) + "\n", "utf-8")
-    table = markdown(results)
-    table += "\nObjections (test split, never tuned on):\n\n"
-    table += objection_eval.markdown(results["objections"])
-    (args.out / "detectors.md").write_text(table, "utf-8")
-    print(table)
-    print(f"wrote {args.out / 'detectors.json'} and {args.out / 'detectors.md'}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    out: dict[str, Any] = {}
+    for name, path in (("friendly_pricing_call", FRIENDLY_CALL), ("sample_call", SAMPLE_SCRIPT)):
+        events: list[dict[str, Any]] = []
+        replay_transcript(path, "sales-call", events.append, include_transcript=False)
+        cards = [e for e in events if e["type"] == "Suggestion"]
+        out[name] = {
+            "cards": [
+                f"{c['trigger']}:{c['evidence'].get('category', '')}".rstrip(":") for c in cards
+            ],
+            "objection_signals": sum(
+                e["type"] == "Signal" and e["detector"] == "objection" for e in events
+            ),
+        }
+    return out

@@ -1,11 +1,12 @@
-"""Objection detection, per category, on the untouched test split and the held-out set.
+"""Objection detection, per category, on the untouched splits (part of
+``python -m tools.train.evaluate``).
 
-    python -m tools.train.objection_eval --data ../shared/eval [--split test] [--weights FILE]
+    python -m tools.train.objection_eval --split dev --weights FILE
 
-Part of ``python -m benchmarks.detectors`` (which prints and saves the same tables);
-run alone, ``--split dev --weights FILE`` studies train-only weights while tuning
-(``tools.train.objections --train-only``), without touching the test split.
-Today's phrase lexicon (``tools.train.baseline``) is scored on the same lines.
+Run alone, ``--split dev --weights FILE`` studies train-only weights while tuning
+(``tools.train.objections --train-only``) without touching the test split or the
+held-out set. Today's phrase lexicon (``tools.train.baseline``) is scored on the same
+lines as a fixed reference.
 """
 
 from __future__ import annotations
@@ -44,96 +45,106 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3)}
 
 
-def score(examples: list[Example], predict: Predict) -> dict[str, Any]:
-    """Per-category and any-objection P/R/F1, false alarms by source, and timing.
+def score_predictions(examples: list[Example], pred: list[str | None]) -> dict[str, Any]:
+    """Per-category and any-objection P/R/F1 and false alarms by source.
 
     A category's true positive needs the right category; "any objection" only needs
     the line flagged (what decides whether a card appears at all).
     """
-    started = time.perf_counter()
-    pred = [predict(e.text) for e in examples]
-    elapsed = time.perf_counter() - started
+    pairs = list(zip(pred, examples, strict=True))
     out: dict[str, Any] = {}
     for cat in CATEGORIES:
-        tp = sum(p == cat and e.label == cat for p, e in zip(pred, examples, strict=True))
-        fp = sum(p == cat and e.label != cat for p, e in zip(pred, examples, strict=True))
-        fn = sum(p != cat and e.label == cat for p, e in zip(pred, examples, strict=True))
+        tp = sum(p == cat and e.label == cat for p, e in pairs)
+        fp = sum(p == cat and e.label != cat for p, e in pairs)
+        fn = sum(p != cat and e.label == cat for p, e in pairs)
         out[cat] = {**_prf(tp, fp, fn), "positives": tp + fn}
-    gold_any = [e.label != "none" for e in examples]
-    pred_any = [p is not None for p in pred]
-    tp = sum(p and g for p, g in zip(pred_any, gold_any, strict=True))
-    fp = sum(p and not g for p, g in zip(pred_any, gold_any, strict=True))
-    fn = sum(g and not p for p, g in zip(pred_any, gold_any, strict=True))
+    tp = sum(p is not None and e.label != "none" for p, e in pairs)
+    fp = sum(p is not None and e.label == "none" for p, e in pairs)
+    fn = sum(p is None and e.label != "none" for p, e in pairs)
     out["any objection"] = {**_prf(tp, fp, fn), "positives": tp + fn}
     alarms: Counter[str] = Counter()
     negatives: Counter[str] = Counter()
-    for p, e in zip(pred, examples, strict=True):
+    for p, e in pairs:
         if e.label == "none":
             negatives[corpus_of(e)] += 1
             alarms[corpus_of(e)] += p is not None
     out["false_alarms"] = {k: [alarms[k], negatives[k]] for k in sorted(negatives)}
+    return out
+
+
+def score(examples: list[Example], predict: Predict) -> dict[str, Any]:
+    """:func:`score_predictions` of ``predict`` on ``examples``, and its time per line."""
+    started = time.perf_counter()
+    pred = [predict(e.text) for e in examples]
+    elapsed = time.perf_counter() - started
+    out = score_predictions(examples, pred)
     out["ms_per_utterance"] = round(1000 * elapsed / max(len(examples), 1), 4)
     return out
 
 
 def evaluate(data: Path, split: str = "test", model: ObjectionModel | None = None) -> dict:
+    """The model and the lexicon on one split of the development set, as text and as
+    heard; on the test split also the held-out everyday set as text."""
     devset = load_devset(data)
-    examples: list[Example] = getattr(devset, split)
     model = model or default_objection_model()
-    counts = Counter(e.label for e in examples)
-    return {
+    examples: list[Example] = getattr(devset, split)
+    heard = devset.test_heard if split == "test" else [e for e in devset.dev if e.origin]
+    if split == "dev":
+        examples = [e for e in examples if not e.origin]
+    out: dict[str, Any] = {
         "split": split,
-        "lines": dict(sorted(counts.items())),
-        "negatives_by_source": dict(
-            sorted(Counter(corpus_of(e) for e in examples if e.label == "none").items())
-        ),
-        "model": score(examples, model_predictor(model)),
-        "lexicon (before)": score(examples, baseline_category),
-        "heldout": {
+        "threshold": model.threshold,
+        "text": {
+            "lines": dict(sorted(Counter(e.label for e in examples).items())),
+            "model": score(examples, model_predictor(model)),
+            "lexicon (before)": score(examples, baseline_category),
+        },
+    }
+    if heard:
+        out["heard"] = {
+            "lines": dict(sorted(Counter(e.label for e in heard).items())),
+            "voices": sorted({e.source.split(":", 1)[1] for e in heard}),
+            "model": score(heard, model_predictor(model)),
+            "lexicon (before)": score(heard, baseline_category),
+        }
+    if split == "test":
+        out["heldout"] = {
             "lines": dict(sorted(Counter(e.label for e in devset.heldout).items())),
             "model": score(devset.heldout, model_predictor(model)),
             "lexicon (before)": score(devset.heldout, baseline_category),
-        },
-        "threshold": model.threshold,
-    }
+        }
+    return out
 
 
-def markdown(result: dict) -> str:
-    rows = [
-        "| category | P | R | F1 | positives | lexicon before: P / R / F1 |",
-        "|---|---|---|---|---|---|",
-    ]
-    model, base = result["model"], result["lexicon (before)"]
+def category_table(result: dict[str, Any], before: dict[str, Any] | None = None) -> str:
+    """Markdown: one row per category, the model's P/R/F1 and a reference beside it."""
+    head = "| category | P | R | F1 | positives |"
+    rule = "|---|---|---|---|---|"
+    if before is not None:
+        head += " before: P / R / F1 |"
+        rule += "---|"
+    rows = [head, rule]
     for cat in (*CATEGORIES, "any objection"):
-        m, b = model[cat], base[cat]
-        rows.append(
+        m = result[cat]
+        row = (
             f"| {cat} | {m['precision']:.2f} | {m['recall']:.2f} | **{m['f1']:.2f}** | "
-            f"{m['positives']} | {b['precision']:.2f} / {b['recall']:.2f} / {b['f1']:.2f} |"
+            f"{m['positives']} |"
         )
-    alarms = ", ".join(
-        f"{src} {n}/{total} (before {base['false_alarms'][src][0]})"
-        for src, (n, total) in model["false_alarms"].items()
-    )
-    held = result["heldout"]
-    hm, hb = held["model"]["any objection"], held["lexicon (before)"]["any objection"]
-    held_alarms = held["model"]["false_alarms"].get("heldout", [0, 0])
-    held_before = held["lexicon (before)"]["false_alarms"].get("heldout", [0, 0])
-    rows += [
-        "",
-        f"False alarms on the {result['split']} split's non-objection lines: {alarms}.",
-        f"Held-out everyday set ({sum(held['lines'].values())} lines, "
-        f"{held['lines'].get('none', 0)} neutral): any-objection P {hm['precision']:.2f} "
-        f"R {hm['recall']:.2f} F1 **{hm['f1']:.2f}**, {held_alarms[0]} false alarms "
-        f"(lexicon before: F1 {hb['f1']:.2f}, {held_before[0]} false alarms).",
-        f"Model time: {model['ms_per_utterance']:.3f} ms per utterance.",
-    ]
+        if before is not None:
+            b = before[cat]
+            row += f" {b['precision']:.2f} / {b['recall']:.2f} / {b['f1']:.2f} |"
+        rows.append(row)
     return "\n".join(rows) + "\n"
+
+
+def alarms_line(result: dict[str, Any]) -> str:
+    return ", ".join(f"{src} {n}/{total}" for src, (n, total) in result["false_alarms"].items())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/eval"))
-    parser.add_argument("--split", choices=("dev", "test"), default="test")
+    parser.add_argument("--split", choices=("dev", "test"), default="dev")
     parser.add_argument("--weights", type=Path, help="a weights file (default: the shipped one)")
     args = parser.parse_args(argv)
     try:
@@ -142,7 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(markdown(result))
+    for view in ("text", "heard"):
+        if view in result:
+            part = result[view]
+            print(f"\n{args.split} split, {view} ({sum(part['lines'].values())} lines):\n")
+            print(category_table(part["model"], part["lexicon (before)"]))
+            print(f"False alarms: {alarms_line(part['model'])}.")
     return 0
 
 
