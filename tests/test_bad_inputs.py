@@ -5,17 +5,21 @@ traceback, and never a hang."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from assistant.audio.file_source import decode_file, write_encoded, write_wav
 from assistant.coach.playbook import PlaybookError, load_playbook
 from assistant.coach.transcript_replay import TranscriptError, read_transcript
 
-from .conftest import REPO
+from .conftest import AUDIO, REPO
 
 TRANSCRIPTS = REPO / "tests" / "fixtures" / "transcripts"
 GOOD_TRANSCRIPT = TRANSCRIPTS / "silent_prospect.jsonl"
@@ -78,6 +82,21 @@ def test_bad_transcript_is_one_line(tmp_path: Path, raw: str, fragment: str) -> 
     error = assert_one_line_error(result, f"{path}:1", fragment)
     assert len(error) < 300  # a 10,000-character speaker is not echoed back whole
     assert time.monotonic() - started < 20  # 1e12 s of transcript time: no hang
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs assistant/coach/transcript_replay.py (not this work's to edit) to read "
+    "with encoding='utf-8-sig'",
+)
+def test_a_utf8_bom_at_the_start_is_accepted(tmp_path: Path) -> None:
+    """Editors on Windows save UTF-8 with a byte-order mark; it was 'not valid JSON
+    (Unexpected UTF-8 BOM)' on line 1 (issue 17, item 8)."""
+    path = tmp_path / "call.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + (line() + "\n" + line(start=3, end=4) + "\n").encode())
+    assert [u.text for u in read_transcript(path)] == ["hello", "hello"]
+    result = turnaround("replay", "--transcript", str(path), "--json")
+    assert result.returncode == 0, result.stderr
 
 
 def test_huge_time_is_refused_at_once(tmp_path: Path) -> None:
@@ -175,6 +194,93 @@ def test_bad_option_is_a_usage_error_before_anything_loads(
     assert last.startswith("turnaround replay: error: argument") and fragment in last
     assert "loading Whisper" not in result.stderr  # refused before the model loads
     assert time.monotonic() - started < 20
+
+
+@pytest.mark.parametrize(
+    ("args", "given", "why"),
+    [
+        (["--sample", "--fast", "--port", "9000"], "--port", "with --fast"),
+        (["--sample", "--fast", "--host", "::1", "--open"], "--host --open", "with --fast"),
+        (["--sample", "--fast", "--port", "8765"], "--port", "with --fast"),  # the default
+        (["--sample", "--no-server", "--token", "abcdefgh"], "--token", "with --no-server"),
+        (["--transcript", str(GOOD_TRANSCRIPT), "--open"], "--open", "with --transcript"),
+        (["--transcript", str(GOOD_TRANSCRIPT), "--po", "0"], "--port", "with --transcript"),
+    ],
+    ids=["fast-port", "fast-host-open", "fast-default-port", "no-server-token", "text-open",
+         "text-abbreviated-port"],
+)  # fmt: skip
+def test_overlay_options_on_a_run_without_an_overlay_are_refused(
+    args: list[str], given: str, why: str
+) -> None:
+    """``--host``, ``--port`` and ``--open`` with ``--fast`` were silently ignored
+    (issue 17, item 8): the user waited for a page that was never served."""
+    result = turnaround("replay", *args)
+    line = assert_one_line_error(result, f"{given} ", "no effect", why, f"drop {given}")
+    assert "loading Whisper" not in result.stderr, line
+
+
+# -- audio files ------------------------------------------------------------------------
+
+
+def _speech_with_silence(seconds: float) -> np.ndarray:
+    speech = decode_file(AUDIO / "rep_question.flac")
+    pad = np.zeros((int(seconds * 16000) - len(speech), 1), dtype=np.float32)
+    return np.concatenate([speech, pad])
+
+
+def test_a_wav_cut_short_of_its_header_warns_and_transcribes(tmp_path: Path) -> None:
+    """The header says 20 s, the file holds 3.5 s: exit 0 without a word before. Now one
+    warning naming both lengths, and what is there is still transcribed."""
+    whole = write_wav(tmp_path / "whole.wav", _speech_with_silence(20.0))
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[: 44 + int(3.5 * 16000) * 2])
+    result = turnaround("replay", str(cut), "--fast", "--json", "--no-record", timeout=120)
+    assert result.returncode == 0, result.stderr
+    warnings = [x for x in result.stderr.splitlines() if "warning" in x]
+    assert warnings == [
+        f"turnaround: warning: {cut} is truncated: its header says 20.0 s of audio, "
+        "the file holds 3.5 s; transcribing what is there"
+    ], result.stderr
+    finals = [json.loads(x) for x in result.stdout.splitlines() if "FinalTranscript" in x]
+    assert finals and any(f["text"].strip() for f in finals)
+    whole_run = turnaround("replay", str(whole), "--fast", "--no-record", timeout=120)
+    assert whole_run.returncode == 0 and "warning" not in whole_run.stderr, whole_run.stderr
+
+
+@pytest.mark.parametrize("cut", ["mid-page", "page boundary"])
+def test_a_truncated_ogg_warns_and_transcribes(tmp_path: Path, cut: str) -> None:
+    audio = np.concatenate([decode_file(AUDIO / "customer_objection.flac")] * 3)
+    whole = write_encoded(tmp_path / "whole.ogg", audio, "ogg", "libopus")
+    data = whole.read_bytes()
+    end = len(data) // 2 if cut == "mid-page" else data.rfind(b"OggS", 0, len(data) // 2)
+    broken = tmp_path / "cut.ogg"
+    broken.write_bytes(data[:end])
+    result = turnaround("replay", str(broken), "--fast", "--json", "--no-record", timeout=120)
+    assert result.returncode == 0, result.stderr
+    warnings = [x for x in result.stderr.splitlines() if "warning" in x]
+    assert len(warnings) == 1 and f"{broken} is truncated" in warnings[0], result.stderr
+    assert "FinalTranscript" in result.stdout
+
+
+AS_USER = (
+    ["setpriv", "--bounding-set=-all", "--inh-caps=-all"]
+    if os.geteuid() == 0 and shutil.which("setpriv")
+    else []
+)
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and not AS_USER, reason="root without setpriv")
+def test_an_unreadable_audio_file_is_permission_denied(tmp_path: Path) -> None:
+    """It said "cannot read ... as audio (PermissionError)"."""
+    locked = tmp_path / "call.flac"
+    shutil.copy(AUDIO / "rep_question.flac", locked)
+    locked.chmod(0)
+    result = subprocess.run(
+        [*AS_USER, sys.executable, "-m", "assistant", "replay", str(locked), "--fast"],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )  # fmt: skip
+    assert_one_line_error(result)
+    assert result.stderr.strip() == f"turnaround: error: permission denied: {locked}"
 
 
 # -- output -----------------------------------------------------------------------------

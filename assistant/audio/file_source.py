@@ -7,6 +7,7 @@ pipeline sees exactly what a microphone would deliver) or as fast as possible.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.audio.integrity import truncation
 from assistant.audio.resample import TARGET_RATE_HZ
 from assistant.errors import AudioInputError
 from assistant.events import RawAudio
@@ -25,6 +27,8 @@ SUPPORTED = ".wav .flac .mp3 .ogg .opus .m4a .aac .webm .mka"
 REALTIME_BLOCK_S = 0.032
 FAST_BLOCK_S = 0.5
 
+log = logging.getLogger(__name__)
+
 
 def _open(path: Path):
     import av
@@ -34,7 +38,12 @@ def _open(path: Path):
     if not path.is_file():
         raise AudioInputError(f"not a file: {path}")
     try:
+        # Opened here first: FFmpeg's own refusal read "(PermissionError)".
+        with path.open("rb"):
+            pass
         container = av.open(str(path))
+    except PermissionError:
+        raise AudioInputError(f"permission denied: {path}") from None
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise AudioInputError(
             f"cannot read {path} as audio ({exc.__class__.__name__}); supported: {SUPPORTED}"
@@ -99,7 +108,9 @@ def iter_blocks(path: Path, channels: int, block_samples: int) -> Iterator[np.nd
         raise AudioInputError(f"{path} contains no audio samples; supported: {SUPPORTED}")
     got_s = produced / TARGET_RATE_HZ
     # FFmpeg skips undecodable packets quietly; a file that yields far less audio
-    # than its header promises is damaged, and the user should hear about it.
+    # than its header promises is damaged, and the user should hear about it. (A file
+    # merely cut short is told apart before decoding, and only warned about:
+    # ``integrity``.)
     if declared_s is not None and got_s < 0.9 * declared_s - 0.5:
         raise AudioInputError(
             f"{path} is corrupt or truncated: decoded {got_s:.1f} s of {declared_s:.1f} s"
@@ -191,8 +202,11 @@ class FileSource:
         self.sample_rate_hz = TARGET_RATE_HZ
         self.name = path.name
         # Decode the first second now so an unreadable file is an error before the
-        # model loads, not a thread dying later.
+        # model loads, not a thread dying later; a cut-off one is said now too.
         next(iter_blocks(path, self.channels, TARGET_RATE_HZ), None)
+        problem = truncation(path)
+        if problem is not None:
+            log.warning("%s", problem)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from assistant.errors import TurnaroundError
 from assistant.logs import safe_line
 
 MAX_PORT = 65535
@@ -94,3 +95,52 @@ def host(text: str) -> str:
             f"{text[:80]!r} is not a host name or address (e.g. 127.0.0.1, ::1, 0.0.0.0)"
         )
     return text
+
+
+# -- options a run would ignore ----------------------------------------------------------
+
+# Where a run records which options were on its command line (see ``Remembered``).
+GIVEN = "given_options"
+# The overlay's options, which only a run with an overlay server uses.
+OVERLAY_OPTIONS = ("--host", "--port", "--token", "--open")
+
+
+class Remembered(argparse.Action):
+    """``store`` (or, with ``flag=True``, ``store_true``) that also notes the option
+    was given: ``--port 8765 --fast`` was silently ignored, and a default value
+    cannot tell "given" from "not given"."""
+
+    def __init__(self, option_strings: list[str], dest: str, flag: bool = False, **kw: Any):
+        if flag:
+            kw.update(nargs=0, default=False)
+        super().__init__(option_strings, dest, **kw)
+        self.flag = flag
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, True if self.flag else values)
+        given = set(getattr(namespace, GIVEN, None) or ())
+        setattr(namespace, GIVEN, given | {self.option_strings[0]})
+
+
+def check_overlay_options(args: argparse.Namespace) -> None:
+    """An overlay option on a run that has no overlay is an error, before anything
+    loads: the user expected a page that will never be served."""
+    given = [o for o in OVERLAY_OPTIONS if o in (getattr(args, GIVEN, None) or ())]
+    if not given:
+        return
+    if getattr(args, "transcript", None) is not None:
+        why = "with --transcript: a text replay has no overlay"
+    elif args.command == "replay" and not args.realtime:
+        why = "with --fast: a fast replay has no overlay (replay in real time for one)"
+    elif args.no_server:
+        why = "with --no-server"
+    else:
+        return
+    verb = "has" if len(given) == 1 else "have"
+    raise TurnaroundError(f"{' '.join(given)} {verb} no effect {why}; drop {' '.join(given)}")

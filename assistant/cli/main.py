@@ -12,6 +12,7 @@ from pathlib import Path
 
 from assistant.asr.config import StreamingConfig
 from assistant.asr.models import DEFAULT_MODEL, load_catalog, resolve_model, search_dirs
+from assistant.cli.args import check_overlay_options
 from assistant.cli.exits import exit_status, prepare_process
 from assistant.cli.parser import build_parser
 from assistant.cli.record import input_kind, record_meta, recording_transcript_replay
@@ -210,10 +211,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_devices()
         if args.command == "models":
             return cmd_models()
-        if args.command == "live":
-            return cmd_live(args)
-        if args.command == "replay":
-            return cmd_replay(args)
+        if args.command in ("live", "replay"):
+            check_overlay_options(args)
+            return cmd_live(args) if args.command == "live" else cmd_replay(args)
         if args.command == "sessions":
             return cmd_sessions(args)
         if args.command == "report":

@@ -70,6 +70,7 @@ def _add_overlay_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("overlay (browser page with captions and cards)")
     g.add_argument(
         "--host",
+        action=cli_args.Remembered,
         type=cli_args.host,
         default="127.0.0.1",
         help="address to serve the overlay on (default: %(default)s; any other "
@@ -77,18 +78,21 @@ def _add_overlay_args(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--port",
+        action=cli_args.Remembered,
         type=cli_args.port,
         default=8765,
         help="overlay port (default: %(default)s; 0 picks a free one)",
     )
     g.add_argument(
         "--token",
+        action=cli_args.Remembered,
         type=cli_args.token,
         help="access token for a non-loopback --host (default: generated)",
     )
     g.add_argument(
         "--open",
-        action="store_true",
+        action=cli_args.Remembered,
+        flag=True,
         help="open the overlay (a Chromium app window where available)",
     )
     g.add_argument("--no-server", action="store_true", help="terminal only: no overlay server")
