@@ -404,3 +404,25 @@ def test_report_never_writes_onto_a_session(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     elsewhere = turnaround("report", "last", "--dir", str(tmp_path), "-o", str(tmp_path / "r.html"))
     assert elsewhere.returncode == 0 and (tmp_path / "r.html").read_text().startswith("<!doctype")
+
+
+@pytest.mark.parametrize(
+    "end", ["1e300", "-5", "1e12", "NaN", "Infinity", '"soon"', "1" + "0" * 400]
+)
+def test_an_impossible_end_time_gives_a_sane_duration(tmp_path: Path, end: str) -> None:
+    """``end_s = 1e300`` gave a 300-digit duration and a matplotlib warning (issue 17,
+    item 8). A time that is no time into the call is ignored, and said so; the call
+    lasts until the last thing recorded, and the run still counts as closed."""
+    recorder = TranscriptRecorder.create(tmp_path, mode="sales")
+    recorder.write(final_record("rep", 1, 0.5, 2.0, "Hi there, thanks for joining."))
+    recorder.close()
+    with recorder.path.open("a") as fh:
+        fh.write('{"type": "SessionEnd", "end_s": ' + end + ', "reason": "end of input"}\n')
+    report = report_json(recorder.path)
+    assert report["duration_s"] == 2.0
+    assert any("end time is not a time into the call" in n for n in report["notes"])
+    assert not any("did not close" in n for n in report["notes"])
+    html = turnaround("report", str(recorder.path))
+    assert html.returncode == 0 and html.stderr == "", html.stderr  # no matplotlib warning
+    listing = turnaround("sessions", "--dir", str(tmp_path))
+    assert listing.returncode == 0 and "  0:02  " in listing.stdout, listing.stdout

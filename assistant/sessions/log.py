@@ -36,6 +36,10 @@ FORMAT = 1
 MAX_META_BYTES = 64 * 1024
 # Lines named one by one in the notes before they are only counted.
 DAMAGED_NAMED = 3
+# Stream times are seconds into the call. A week is beyond any call; a time past it
+# (or before 0) is damage, not data: end_s = 1e300 gave a 300-digit duration and a
+# matplotlib warning.
+MAX_STREAM_S = 7 * 24 * 3600.0
 # Record types from files made before the metadata line existed.
 LEGACY_TYPES = frozenset({"FinalTranscript", "Suggestion", "Feedback"})
 
@@ -78,8 +82,9 @@ class SessionLog:
     signals: list[Signal] = field(default_factory=list)
     suggestions: list[Suggestion] = field(default_factory=list)
     card_events: list[CardEvent] = field(default_factory=list)
-    end_s: float | None = None  # from SessionEnd; None when the run never closed
+    end_s: float | None = None  # from SessionEnd; None when absent or out of range
     end_reason: str | None = None
+    closed: bool = False  # a SessionEnd was read: the run ended normally
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -102,6 +107,14 @@ def _number(value: Any) -> float:
     return number
 
 
+def _seconds(value: Any) -> float:
+    """A stream time: a number of seconds between 0 and ``MAX_STREAM_S``."""
+    number = _number(value)
+    if not 0.0 <= number <= MAX_STREAM_S:
+        raise ValueError("time out of range")
+    return number
+
+
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("not text")
@@ -109,7 +122,7 @@ def _text(value: Any) -> str:
 
 
 def _final(d: dict[str, Any]) -> FinalTranscript:
-    start, end = _number(d["start_s"]), _number(d["end_s"])
+    start, end = _seconds(d["start_s"]), _seconds(d["end_s"])
     if end < start:
         raise ValueError("ends before it starts")
     piece = d.get("piece", 0)
@@ -143,7 +156,7 @@ def _suggestion(d: dict[str, Any]) -> Suggestion:
         why=_text(d.get("why", "")),
         source=_text(d.get("source", "")),
         severity=_text(d.get("severity", "info")),
-        at_s=_number(d["at_s"]),
+        at_s=_seconds(d["at_s"]),
         evidence=_evidence(d),
     )
 
@@ -153,7 +166,7 @@ def _signal(d: dict[str, Any]) -> Signal:
         detector=_text(d["detector"]),
         speaker=Speaker(d["speaker"]),
         confidence=_number(d.get("confidence", 0.0)),
-        at_s=_number(d["at_s"]),
+        at_s=_seconds(d["at_s"]),
         evidence=_evidence(d),
     )
 
@@ -163,7 +176,7 @@ def _card_event(d: dict[str, Any], line_no: int) -> CardEvent:
     if outcome not in ("helpful", "dismiss", "expired", "replaced"):
         raise ValueError("unknown card outcome")
     at = d.get("at_s")
-    return CardEvent(_text(d["card_id"]), outcome, None if at is None else _number(at), line_no)
+    return CardEvent(_text(d["card_id"]), outcome, None if at is None else _seconds(at), line_no)
 
 
 def _meta(d: dict[str, Any], path: Path) -> SessionMeta:
@@ -262,7 +275,7 @@ def read_session(path: Path) -> SessionLog:
         named = ", ".join(str(n) for n in damaged[:DAMAGED_NAMED])
         more = f" and {len(damaged) - DAMAGED_NAMED} more" if len(damaged) > DAMAGED_NAMED else ""
         log.notes.append(f"{len(damaged)} damaged line(s) skipped (line {named}{more})")
-    if log.end_s is None and not legacy:
+    if not log.closed and not legacy:
         log.notes.append("the run did not close the session (killed or crashed)")
     return log
 
@@ -282,9 +295,18 @@ def _apply(log: SessionLog, record: Any, line_no: int) -> bool:
         elif kind in ("Feedback", "CardClosed"):
             log.card_events.append(_card_event(record, line_no))
         elif kind == "SessionEnd":
-            log.end_s = _number(record["end_s"])
             reason = record.get("reason")
             log.end_reason = reason if isinstance(reason, str) else None
+            log.closed = True
+            try:
+                log.end_s = _seconds(record["end_s"])
+            except (KeyError, ValueError, TypeError, OverflowError):
+                # The run did end; only its time is unusable: the call lasted as long
+                # as the last thing recorded.
+                log.notes.append(
+                    f"line {line_no}: the session's end time is not a time into the call "
+                    "(ignored; the duration runs to the last thing recorded)"
+                )
         else:
             return isinstance(kind, str)  # a newer record type: not damage
     except (KeyError, ValueError, TypeError, OverflowError):
