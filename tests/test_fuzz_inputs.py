@@ -265,10 +265,11 @@ def _runs_cheaply(args: Any) -> bool:
 @pytest.fixture
 def restore_process_state() -> Iterator[None]:
     """main() installs a SIGTERM handler and a log handler: undo both."""
-    old_term = signal.getsignal(signal.SIGTERM)
+    old_term, old_hup = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)
     handlers = list(logging.getLogger().handlers)
     yield
     signal.signal(signal.SIGTERM, old_term)
+    signal.signal(signal.SIGHUP, old_hup)
     for handler in logging.getLogger().handlers:
         if handler not in handlers:
             logging.getLogger().removeHandler(handler)
@@ -312,6 +313,10 @@ def test_command_line_options(
         if rc:
             one_line(lines[-1])
             assert lines[-1].startswith("turnaround: error: ")
+        # Issue 17: an overlay option on a text replay (no overlay) is refused, never
+        # silently ignored.
+        if args.command == "replay" and set(argv) & set(cli_args.OVERLAY_OPTIONS):
+            assert rc == 2 and "no effect with --transcript" in lines[-1], (argv, lines)
 
     one()
     assert count.n >= EXAMPLES and ran.n >= 100, ran.n
@@ -342,3 +347,124 @@ def test_generated_playbooks_run_a_call(tmp_path: Path) -> None:
     one()
     assert count.n > 0, "no generated playbook was valid"
     assert sys.getrecursionlimit() >= 1000
+
+
+# -- text that reaches a terminal (issue 17, item 6) --------------------------------------
+
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+terminal_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60) | (
+    st.lists(st.sampled_from(["\x1b[2J", "\x1b]0;t\x07", "\x9b31m", "\x00", "\r", "\x7f",
+                              "\x08", "\n", "\t", "a", "é", "\u2028"]), max_size=12).map("".join)
+)  # fmt: skip
+
+
+def test_text_shown_on_a_terminal_is_inert() -> None:
+    """Whatever a transcript, a playbook or a speaker puts in the text, the caption
+    printer, the JSON printer and the transcript replay's lines hold no raw control
+    character but newline and tab, and the JSON still decodes to the same text."""
+    from assistant.cli.output import CaptionPrinter, JsonPrinter
+    from assistant.coach.transcript_replay import format_event_text
+    from assistant.events import FinalTranscript, Suggestion, to_json_dict
+    from assistant.logs import one_line as stderr_line
+    from assistant.logs import safe_text
+
+    count = Counter()
+
+    @FUZZ
+    @given(text=terminal_text)
+    def one(text: str) -> None:
+        count()
+        said = FinalTranscript(Speaker.REP, 1, 0.0, 1.0, text, 0.0, 0.0)
+        card = Suggestion("s1-x", "x", text, text, text, "warn", 1.0)
+        out, as_json = io.StringIO(), io.StringIO()
+        for event in (said, card):
+            CaptionPrinter(out, partials=True)(event)
+            JsonPrinter(as_json)(event)
+            out.write(safe_text(format_event_text(to_json_dict(event))))
+        assert not CONTROL_CHARS.search(out.getvalue()), repr(out.getvalue())
+        assert not CONTROL_CHARS.search(as_json.getvalue()), repr(as_json.getvalue())
+        decoded = [json.loads(x) for x in as_json.getvalue().split("\n") if x]
+        assert decoded[0]["text"] == text and decoded[1]["prompt"] == text
+        line = stderr_line(f"no such file: {text}")
+        assert "\n" not in line and not CONTROL_CHARS.search(line), repr(line)
+
+    one()
+    assert count.n >= EXAMPLES
+
+
+# -- audio files cut short (issue 17, item 8) ---------------------------------------------
+
+
+def test_cut_audio_files_are_told_apart_from_whole_ones(tmp_path: Path) -> None:
+    """A WAV whose data is shorter than its header says, and any Ogg file cut anywhere
+    (mid-page or at a page boundary), is reported as truncated; a whole one never."""
+    import struct
+
+    import numpy as np
+
+    from assistant.audio.file_source import write_encoded
+    from assistant.audio.integrity import truncation
+
+    audio = np.sin(np.linspace(0, 2000, 16000 * 3, dtype=np.float32))[:, None] * 0.3
+    ogg = write_encoded(tmp_path / "whole.ogg", audio, "ogg", "libopus").read_bytes()
+    assert truncation(tmp_path / "whole.ogg") is None
+    count = Counter()
+    path = tmp_path / "probe"
+
+    @FUZZ
+    @given(
+        kind=st.sampled_from(["wav", "ogg"]),
+        declared=st.integers(1, 20 * 32000),
+        held=st.integers(0, 20 * 32000),
+        cut=st.integers(4, len(ogg) - 1),
+    )
+    def one(kind: str, declared: int, held: int, cut: int) -> None:
+        count()
+        if kind == "ogg":
+            path.write_bytes(ogg[:cut])
+            assert truncation(path) is not None, cut
+            return
+        fmt = struct.pack("<HHIIHH", 1, 1, 16000, 32000, 2, 16)
+        header = b"RIFF" + struct.pack("<I", 36 + declared) + b"WAVE"
+        header += b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", declared)
+        path.write_bytes(header + b"\0" * held)
+        problem = truncation(path)
+        assert (problem is not None) == (held < declared), (declared, held, problem)
+
+    one()
+    assert count.n >= EXAMPLES
+
+
+# -- session end times (issue 17, item 8) -------------------------------------------------
+
+
+def test_session_times_give_a_sane_duration(tmp_path: Path) -> None:
+    """Any end time a session file may hold (1e300, negative, NaN, inf, 400 digits,
+    text) gives a finite duration between 0 and a week, and the report renders."""
+    from assistant.report.figures import build_report
+    from assistant.report.text import duration, render_markdown
+    from assistant.sessions.log import MAX_STREAM_S, read_session
+
+    path = tmp_path / "session.jsonl"
+    meta = {"type": "Session", "format": 1, "id": "x", "started": "2025-06-11T14:22:33+02:00"}
+    count = Counter()
+    any_time = huge_ints | odd_floats | json_values | st.floats(-1e308, 1e308)
+
+    @FUZZ
+    @given(end=any_time, final_end=any_time)
+    def one(end: Any, final_end: Any) -> None:
+        count()
+        records = [
+            meta,
+            {"type": "FinalTranscript", "speaker": "rep", "utterance_id": 1, "start_s": 0.0,
+             "end_s": final_end, "text": "Hello there."},
+            {"type": "SessionEnd", "end_s": end, "reason": "end of input"},
+        ]  # fmt: skip
+        path.write_text("\n".join(json.dumps(r, allow_nan=True) for r in records) + "\n")
+        report = build_report(read_session(path))
+        assert math.isfinite(report.duration_s) and 0 <= report.duration_s <= MAX_STREAM_S
+        assert len(duration(report.duration_s)) < 20
+        assert "Call summary" in render_markdown(report)
+
+    one()
+    assert count.n >= EXAMPLES
