@@ -336,6 +336,30 @@ def test_missing_portaudio_names_the_package(tmp_path: Path) -> None:
 # -- the session file (issue 12, item 5: the recorder's, fixed with issue 11) -------------
 
 
+def test_a_session_being_recorded_is_not_deleted_and_a_dead_recorder_leaves_no_lock(
+    tmp_path: Path,
+) -> None:
+    """``sessions --delete last --yes`` while ``replay --record`` runs deleted the file
+    without a word and the whole call was lost. Now it is refused, saying why; once
+    the recorder is killed (no clean end, no chance to unlock) the kernel has dropped
+    its lock and the same command deletes it."""
+    coach = Coach("replay", "--sample", "--no-server", "--no-partials", "--record", str(tmp_path))
+    try:
+        coach.wait_err("recording the transcript")
+        (session,) = tmp_path.glob("session-*.jsonl")
+        for yes in (["--yes"], []):
+            refused = Coach("sessions", "--dir", str(tmp_path), "--delete", "last", *yes)
+            _one_line_error(refused, refused.finish(60), "still being recorded", "Ctrl-C",
+                            session.name[8:-6])  # fmt: skip
+        assert session.exists() and coach.proc.poll() is None  # the call goes on
+    finally:
+        coach.proc.kill()
+        coach.finish(10)
+    done = Coach("sessions", "--dir", str(tmp_path), "--delete", "last", "--yes")
+    assert done.finish(60) == 0, done.stderr
+    assert not session.exists()
+
+
 def test_session_file_is_private(tmp_path: Path) -> None:
     coach = Coach("replay", str(AUDIO / "rep_question.flac"), "--fast", "--record", str(tmp_path))
     assert coach.finish(60) == 0, coach.stderr

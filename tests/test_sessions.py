@@ -267,32 +267,6 @@ def test_deleting_a_session_asks_or_needs_yes(tmp_path: Path) -> None:
 # -- a session still being recorded (issue 17, item 5) -------------------------------
 
 
-def test_a_session_being_recorded_is_not_deleted_and_a_dead_recorder_leaves_no_lock(
-    tmp_path: Path,
-) -> None:
-    """``sessions --delete last --yes`` while ``replay --record`` runs deleted the file
-    without a word and the whole call was lost. Now it is refused, saying why; once
-    the recorder is killed (no clean end, no chance to unlock) the kernel has dropped
-    its lock and the same command deletes it."""
-    from .cli_process import Coach
-
-    coach = Coach("replay", "--sample", "--no-server", "--no-partials", "--record", str(tmp_path))
-    try:
-        coach.wait_err("recording the transcript")
-        (session,) = tmp_path.glob("session-*.jsonl")
-        for yes in (["--yes"], []):
-            refused = turnaround("sessions", "--dir", str(tmp_path), "--delete", "last", *yes,
-                                 prefix=[])  # fmt: skip
-            assert_one_line_error(refused, "still being recorded", session.name[8:-6], "Ctrl-C")
-        assert session.exists() and coach.proc.poll() is None  # the call goes on
-    finally:
-        coach.proc.kill()
-        coach.finish(10)
-    done = turnaround("sessions", "--dir", str(tmp_path), "--delete", "last", "--yes", prefix=[])
-    assert done.returncode == 0, done.stderr
-    assert not session.exists()
-
-
 def test_the_recording_lock_is_held_while_recording_and_released_at_the_end(
     tmp_path: Path,
 ) -> None:
