@@ -157,6 +157,15 @@ function showSummary(status) {
 function onState(state, info) {
   if (state === "open") return; // the snapshot sets the real state
   meters.setRunning(false);
+  // The run ended (the server said "stopped", or "error", then went away): that is
+  // the news, not the reconnect, which goes on quietly so a new run on the same
+  // address is still picked up. It used to say "Reconnecting in 3s".
+  const ended = pipelineState === "stopped" || pipelineState === "error";
+  if (ended && state !== "refused") {
+    ui.conn.dataset.state = pipelineState;
+    ui.connText.textContent = STATE_TEXT[pipelineState];
+    return;
+  }
   ui.conn.dataset.state = state === "refused" ? "refused" : "offline";
   if (state === "connecting") ui.connText.textContent = "Connecting…";
   if (state === "retrying") {

@@ -1,5 +1,9 @@
 // Live captions: committed words solid, words still being heard greyed, speaker
 // labels. A long turn commits in pieces, so one line can be partly of each.
+//
+// The newest line sits at the bottom; older ones go up and, when the box is short
+// (cards above take the room), off: only lines that fit whole are shown, so the top
+// one is never sliced in half under the cards.
 
 import { el, speakerName } from "./util.js";
 
@@ -9,11 +13,43 @@ const MAX_LINES = 6;
 export class Captions {
   constructor(root) {
     this.root = root;
+    this.observer = null;
+    this.observedDoc = null;
   }
 
   reset(captions) {
     this.root.replaceChildren();
     for (const caption of captions) this.add(caption);
+  }
+
+  /** Show only the lines that fit whole, newest first; refit when the box resizes
+   * (a card comes or goes, the window or the pop out is resized). */
+  fit() {
+    this.watch();
+    const lines = [...this.root.querySelectorAll(".cap")];
+    for (const line of lines) line.classList.remove("clipped");
+    if (this.root.hidden || !lines.length) return;
+    const win = this.root.ownerDocument.defaultView || window;
+    const top = this.root.getBoundingClientRect().top + parseFloat(win.getComputedStyle(this.root).paddingTop);
+    // The newest line always shows (in a box too short for it, its last words are
+    // the ones that matter); older ones only whole. Half a pixel is rounding.
+    let cut = false;
+    for (let i = lines.length - 2; i >= 0; i -= 1) {
+      cut = cut || lines[i].getBoundingClientRect().top < top - 0.5;
+      if (cut) lines[i].classList.add("clipped");
+    }
+  }
+
+  // One observer per document: after "pop out" the box lives in the picture-in-
+  // picture window, whose resizes only its own ResizeObserver sees.
+  watch() {
+    const doc = this.root.ownerDocument;
+    const Observer = doc.defaultView && doc.defaultView.ResizeObserver;
+    if (this.observedDoc === doc || !Observer) return;
+    if (this.observer) this.observer.disconnect();
+    this.observer = new Observer(() => this.fit());
+    this.observer.observe(this.root);
+    this.observedDoc = doc;
   }
 
   /** Add or update a caption line; returns the line's node. */
@@ -40,6 +76,7 @@ export class Captions {
     line = fresh;
     const lines = this.root.querySelectorAll(".cap");
     for (let i = 0; i < lines.length - MAX_LINES; i += 1) lines[i].remove();
+    this.fit();
     return line;
   }
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -407,3 +408,96 @@ def test_behind_chip_shows_while_a_final_is_late_and_goes_when_it_arrives(
     server.handler(final(1, "finally here"))
     page.wait_for_selector("#behind", state="hidden", timeout=WAIT_MS)
     assert page.locator('.cap.final[data-id="u1"]').count() == 1
+
+
+# -- a narrow window, an ended run (issue 17, item 8) -------------------------------------
+
+LONG_LINE = "this is a line of speech long enough to wrap onto a second line at this width"
+
+FITS = """() => {
+    const inside = (r, box) => r.left >= box.left - 0.5 && r.right <= box.right + 0.5;
+    const bar = document.querySelector(".bar");
+    const barBox = bar.getBoundingClientRect();
+    const tools = [...bar.children].filter((c) => c.offsetParent !== null);
+    const box = document.getElementById("captions");
+    const top = box.getBoundingClientRect().top + parseFloat(getComputedStyle(box).paddingTop);
+    const shown = [...box.querySelectorAll(".cap")].filter((c) => c.offsetParent !== null);
+    return {
+        barOverflow: bar.scrollWidth - bar.clientWidth,
+        outside: tools.filter((c) => !inside(c.getBoundingClientRect(), barBox)).map((c) => c.id),
+        pip: document.getElementById("btn-pip").getBoundingClientRect().right <= innerWidth,
+        sliced: shown.filter((c) => c.getBoundingClientRect().top < top - 0.5).map((c) => c.dataset.id),
+        shown: shown.map((c) => c.dataset.id),
+    };
+}"""  # noqa: E501
+
+
+def test_at_360_px_the_bar_fits_and_no_caption_line_is_sliced(
+    server: OverlayServer, page: Any
+) -> None:
+    """At 360 px the header overflowed ("Pop out" cut off) and the top caption line
+    was sliced under the cards. Every control of the bar is inside it, and each
+    caption shown is shown whole, also as cards come and go."""
+    feed = coached(server)
+    open_overlay(page, server)
+    feed(Status("listening", "sample_call.ogg"))
+    for uid in range(1, 8):
+        speaker = Speaker.CUSTOMER if uid % 2 else Speaker.REP
+        feed(final(uid, f"caption {uid}: {LONG_LINE}", speaker))
+    # The rep's pitch, 75 s long: the monologue chip shows too.
+    feed(FinalTranscript(Speaker.REP, 8, 30.0, 105.0, f"a long pitch: {LONG_LINE}", 0.0, 0.1))
+    for n in (1, 2, 3):
+        feed(card_event(n, "warn"))
+    page.wait_for_selector('.card[data-id="s3-rep_but"]')
+    page.wait_for_selector('.cap[data-id="u8"]')
+    page.wait_for_selector("#monologue:not([hidden])")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "overlay-360.png"))
+    fits = page.evaluate(FITS)
+    assert fits["barOverflow"] <= 0 and not fits["outside"] and fits["pip"], fits
+    assert page.is_visible("#btn-pip") and page.inner_text("#btn-pip") == "Pop out"
+    assert fits["shown"] and fits["shown"][-1] == "u8" and not fits["sliced"], fits
+    crowded = len(fits["shown"])
+    # The cards go: the captions get the room, and older lines come back, whole.
+    for n in (3, 2, 1):
+        page.click(f'.card[data-id="s{n}-rep_but"] .dismiss')
+        page.wait_for_selector(f'.card[data-id="s{n}-rep_but"]', state="detached")
+    wait_until(lambda: len(page.evaluate(FITS)["shown"]) > crowded)
+    fits = page.evaluate(FITS)
+    assert not fits["sliced"] and fits["shown"][-1] == "u8", fits
+
+
+def test_a_page_whose_run_ended_says_call_ended_not_reconnecting(
+    server: OverlayServer, page: Any
+) -> None:
+    """The server's last word is "stopped", then its socket closes: the page said
+    "Reconnecting in 3s" as if the call had dropped. It says "Call ended", and still
+    picks up a new run on the same address."""
+    open_overlay(page, server)
+    server.handler(Status("listening", "sample_call.ogg"))
+    page.wait_for_selector("#conn[data-state='listening']")
+    server.handler(Status("stopped", "end of input"))
+    page.wait_for_selector("#conn[data-state='stopped']")
+    port = server.port
+    server.stop()
+    # Something that accepts and drops connections on the port: the page's retries
+    # are seen arriving (and failing) while it is looked at.
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        listener.settimeout(WAIT_MS / 1000)
+        for _ in range(2):  # a reconnect attempt, then its token check (/auth)
+            conn, _ = listener.accept()
+            conn.close()
+        assert page.inner_text("#conn-text") == "Call ended"
+        assert page.get_attribute("#conn", "data-state") == "stopped"
+
+    again = OverlayServer(port=port)
+    again.start()
+    try:
+        again.handler(Status("listening", "a new run"))
+        page.wait_for_selector("#conn[data-state='listening']", timeout=WAIT_MS)
+        assert page.inner_text("#conn-text") == "Live"
+    finally:
+        again.stop()
