@@ -304,6 +304,22 @@ def test_closed_pipe_stops_quietly() -> None:
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr and "error" not in stderr
 
 
+def test_a_reader_that_leaves_the_models_listing_is_quiet() -> None:
+    """`turnaround models | head -1` said "error: Broken pipe". The reader is gone
+    before the listing is written (its end of the pipe closed before the start), so
+    the write surely fails."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "assistant", "models"],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60, cwd=REPO,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
 @pytest.mark.parametrize(
     "args",
     [
