@@ -66,19 +66,35 @@ class RawAudio:
 
 @dataclass(frozen=True)
 class SpeechStarted:
+    """An utterance began: its audio starts at ``start_s`` (a little before the
+    speech, for soft onsets); the VAD knew at ``detected_s``."""
+
     speaker: Speaker
     start_s: float
+    detected_s: float = 0.0
 
 
 @dataclass(frozen=True)
 class SpeechEnded:
     """End of an utterance; ``end_s`` is where the speech itself stopped
-    (before the end-of-utterance silence that confirmed it)."""
+    (before the end-of-utterance silence that confirmed it at ``detected_s``)."""
 
     speaker: Speaker
     start_s: float
     end_s: float
+    detected_s: float = 0.0
     forced: bool = False  # cut because the utterance ran too long
+
+
+@dataclass(frozen=True)
+class SpeechDiscarded:
+    """What began as an utterance was too short to be words (a click, a cough):
+    no text will come for it, and it was not speech for the silence clock."""
+
+    speaker: Speaker
+    start_s: float
+    end_s: float
+    detected_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -120,6 +136,32 @@ class FinalTranscript:
     no_speech_prob: float = 0.0
     piece: int = 0
     last: bool = True
+
+    @property
+    def latency_s(self) -> float:
+        return self.decoded_wall - self.speech_end_wall
+
+
+@dataclass(frozen=True)
+class TranscriptRevision:
+    """The final text of an utterance that committed pieces while it went on.
+
+    When such an utterance ends, all of its audio is decoded once, the way offline
+    decoding does it; ``text`` is the whole utterance and supersedes the pieces of
+    the same ``utterance_id`` (the caption, the session file, the report and the
+    detectors keep this text). It depends on the audio alone, never on when the
+    pieces' decodes ran. An utterance without pieces has no revision: its one
+    ``FinalTranscript`` already is its final text."""
+
+    speaker: Speaker
+    utterance_id: int
+    start_s: float
+    end_s: float
+    text: str
+    speech_end_wall: float  # when the audio at end_s was captured (latency origin)
+    decoded_wall: float
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
 
     @property
     def latency_s(self) -> float:
@@ -198,14 +240,25 @@ class Status:
 Event = (
     SpeechStarted
     | SpeechEnded
+    | SpeechDiscarded
     | PartialTranscript
     | FinalTranscript
+    | TranscriptRevision
     | SilenceTick
     | Signal
     | Suggestion
     | ConversationMetrics
     | Status
 )
+
+
+def is_final_text(event: object) -> bool:
+    """True for the event that carries an utterance's final text: its one
+    ``FinalTranscript`` (an utterance that came without pieces) or its
+    ``TranscriptRevision``. Pieces are first text."""
+    if isinstance(event, TranscriptRevision):
+        return True
+    return isinstance(event, FinalTranscript) and event.piece == 0 and event.last
 
 
 def to_json_dict(event: Event) -> dict[str, Any]:

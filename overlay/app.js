@@ -88,7 +88,7 @@ function onMessage(msg, receivedAt) {
       break;
     case "caption": {
       const node = captions.add(msg);
-      if (msg.final) ackRendered(node, msg.id, "caption", msg.lat, receivedAt);
+      if (msg.final && node) ackRendered(node, msg.id, "caption", msg.lat, receivedAt);
       break;
     }
     case "card": {

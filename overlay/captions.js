@@ -52,13 +52,21 @@ export class Captions {
     this.observedDoc = doc;
   }
 
-  /** Add or update a caption line; returns the line's node. */
+  /** Add or update a caption line; returns the line's node (null: none shown). A
+   * final caption replaces the line of the same utterance, final or not: an
+   * utterance that came in pieces ends with its revision, one decode of all of it. */
   add(caption) {
     const doc = this.root.ownerDocument;
     let line = this.root.querySelector(`.cap[data-id="${CSS.escape(caption.id)}"]`);
     if (line?.classList.contains("final") && !caption.final) return line; // late partial
     const speaker = String(caption.speaker);
     const text = String(caption.text);
+    if (caption.final && !text.trim()) {
+      // The revision found no words after all: the line goes.
+      line?.remove();
+      this.fit();
+      return null;
+    }
     // Committed text never changes, so a late caption must not shorten it.
     const stable = caption.final ? text.length : Math.min(text.length, Number(caption.stable) || 0);
     const fresh = el(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.audio.file_source import write_wav
-from assistant.events import Event, FinalTranscript
+from assistant.events import Event, FinalTranscript, TranscriptRevision, is_final_text
 
-__all__ = ["finals", "run_file", "write_wav"]
+__all__ = ["final_texts", "finals", "run_file", "write_wav"]
 
 
 def run_file(path: Path, decoder, realtime: bool = False, mix: bool = False) -> list[Event]:
@@ -24,3 +24,14 @@ def run_file(path: Path, decoder, realtime: bool = False, mix: bool = False) -> 
 
 def finals(events: list[Event]) -> list[FinalTranscript]:
     return [e for e in events if isinstance(e, FinalTranscript)]
+
+
+def final_texts(events: list[Event]) -> list[tuple[str, str]]:
+    """(speaker, final text) per utterance in order of their start: the revision
+    where an utterance came in pieces, else its one final."""
+    chosen: dict[tuple[str, int], tuple[float, str]] = {}
+    for e in events:
+        if is_final_text(e):
+            assert isinstance(e, (FinalTranscript, TranscriptRevision))
+            chosen[(e.speaker.value, e.utterance_id)] = (e.start_s, e.text)
+    return [(sp, text) for (sp, _), (_, text) in sorted(chosen.items(), key=lambda kv: kv[1][0])]

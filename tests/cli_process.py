@@ -107,6 +107,22 @@ class Coach:
     def finals(self) -> list[dict[str, Any]]:
         return [e for e in self.events() if e["type"] == "FinalTranscript"]
 
+    def final_texts(self) -> list[dict[str, Any]]:
+        """One record per utterance with its final text: the revision where it came
+        in pieces, else its pieces joined (one, unless the run was cut short)."""
+        joined: dict[tuple[str, int], dict[str, Any]] = {}
+        for e in self.events():
+            if e["type"] not in ("FinalTranscript", "TranscriptRevision"):
+                continue
+            key = (e["speaker"], e["utterance_id"])
+            seen = joined.get(key)
+            if e["type"] == "TranscriptRevision" or seen is None:
+                joined[key] = dict(e)
+            elif seen["type"] == "FinalTranscript":
+                seen["text"] = f"{seen['text']} {e['text']}".strip()
+                seen.update(end_s=e["end_s"], decoded_wall=e["decoded_wall"])
+        return list(joined.values())
+
     @property
     def stderr(self) -> str:
         return "\n".join(self.err)

@@ -94,40 +94,37 @@ def test_sentiment_trend() -> None:
     recent, earlier = h.state.sentiment_trend(CUSTOMER)
     assert recent == pytest.approx(0.9) and earlier == pytest.approx(0.1)
     assert h.state.sentiment_trend(REP) is None
-    summary = h.state.summary()
-    assert summary["speakers"]["customer"]["turns"] == 1
+    assert h.state.speaker_stats(CUSTOMER).turns == 1
 
 
-def test_pieces_of_one_utterance_merge_into_one() -> None:
-    """A long turn committed in pieces counts exactly as if it had arrived whole."""
+def test_only_final_text_reaches_the_conversation() -> None:
+    """Pieces of a long turn move the talk meter, but the conversation the
+    detectors read holds the utterance once, as its revision has it."""
     from dataclasses import replace
 
-    from assistant.coach.conversation import ConversationState
-    from tests.detector_helpers import KeywordScorer, final
+    from assistant.coach.metrics import Coach
+    from assistant.events import TranscriptRevision
+    from tests.detector_helpers import final
 
-    whole = ConversationState(scorer=KeywordScorer())
-    whole.add_final(final(CUSTOMER, 0.0, 1.0, "Hi there.", uid=1))
-    whole.add_final(final(REP, 1.2, 6.0, "What would it take for you to move forward?", uid=2))
-
-    pieced = ConversationState(scorer=KeywordScorer())
-    pieced.add_final(final(CUSTOMER, 0.0, 1.0, "Hi there.", uid=1))
-    first = replace(final(REP, 1.2, 3.5, "What would it take", uid=2), last=False)
-    pieced.add_final(first)
-    # The other side's backchannel lands between two pieces on a second channel.
-    pieced.add_final(final(CUSTOMER, 3.6, 3.9, "Mm-hmm.", uid=3))
-    merged = pieced.add_final(
-        replace(final(REP, 3.5, 6.0, "for you to move forward?", uid=2), piece=1)
+    coach = Coach(frames=True)
+    coach(final(CUSTOMER, 0.0, 1.0, "Hi there.", uid=1))
+    out = coach(replace(final(REP, 1.2, 3.5, "What would it take", uid=2), last=False))
+    assert [u.utterance_id for u in coach.state.history] == [1]
+    (frame,) = out
+    assert frame.talk_s[REP] == pytest.approx(2.3)  # the piece shows on the meter
+    coach(final(CUSTOMER, 3.6, 3.9, "Mm-hmm.", uid=3))
+    coach(replace(final(REP, 3.5, 6.0, "for you to move forward?", uid=2), piece=1))
+    assert [u.utterance_id for u in coach.state.history] == [1, 3]
+    (frame,) = coach(
+        TranscriptRevision(REP, 2, 1.2, 6.0, "What would it take for you to move forward?", 0, 0)
     )
-
-    assert merged.text == "What would it take for you to move forward?"
-    assert (merged.start_s, merged.end_s, merged.question) == (1.2, 6.0, "open")
-    rep_whole, rep_pieced = whole.speaker_stats(REP), pieced.speaker_stats(REP)
-    assert rep_pieced.talk_s == pytest.approx(rep_whole.talk_s)
-    assert (rep_pieced.words, rep_pieced.questions, rep_pieced.utterances, rep_pieced.turns) == (
-        rep_whole.words,
-        rep_whole.questions,
-        rep_whole.utterances,
-        rep_whole.turns,
+    rep = coach.state.history[-1]
+    assert (rep.utterance_id, rep.text, rep.question) == (
+        2,
+        "What would it take for you to move forward?",
+        "open",
     )
-    assert [u.utterance_id for u in pieced.history] == [1, 2, 3]
-    assert pieced.monologue is not None and pieced.monologue.end_s == 6.0
+    stats = coach.state.speaker_stats(REP)
+    assert (stats.utterances, stats.questions) == (1, 1)
+    assert stats.talk_s == pytest.approx(4.8)
+    assert frame.talk_s[REP] == pytest.approx(4.8)  # not counted twice

@@ -251,17 +251,25 @@ def test_slow_transcription_falls_behind_boundedly_and_catches_up(tmp_path: Path
         assert coach.finish(120) == 0, coach.stderr
     finally:
         quota.remove()
-    finals = [f for f in coach.finals() if f.get("last")]  # one per utterance
-    text = " ".join(utterances(coach.finals())).lower()
-    # Five scripted utterances; sentence ends inside them may split them further
-    # (each "thoughts so far? Where should we go" is two sentences).
+    finals = coach.final_texts()  # one per utterance
+    text = " ".join(f["text"] for f in finals).lower()
+    # Five scripted utterances; pauses inside them may split them further.
     assert 5 <= len(finals) <= 10, finals
+    # No final is dropped, however slow: every scripted line's words are there.
     assert "interested" in text and text.count("thoughts") == 4, finals
     stopped = [e for e in coach.events() if e["type"] == "Status"][-1]
     assert stopped["state"] == "stopped" and stopped["dropped_partials"] > 0
     latency = [f["decoded_wall"] - f["speech_end_wall"] for f in finals]
-    assert max(latency) < 8.0, latency  # bounded, not a growing backlog
-    assert latency[-1] < 1.5, latency  # caught up
+    slowdown_s = lifted - started
+    # Bounded by the slowdown that caused it, not a backlog that grows with the
+    # call (figures: docs/performance.md; timing itself is the benchmark's job).
+    assert max(latency) < 1.5 * slowdown_s, latency
+    # Caught up: what was said once the CPU came back waits far less than what was
+    # said while it was starved.
+    spoken_after = [
+        lat for f, lat in zip(finals, latency, strict=True) if f["speech_end_wall"] > lifted + 3
+    ]
+    assert spoken_after and max(spoken_after) < max(latency) / 4, latency
     behind = [(t, m["lag"]["behind_s"]) for t, m in page.messages if m["type"] == "metrics"]
     during = [b for t, b in behind if started < t < lifted + 1]
     after = [b for t, b in behind if t > lifted + 6]

@@ -38,11 +38,14 @@ def test_utterance_has_pre_roll_tail_and_ends_after_silence() -> None:
     actions = run(probs)
     assert [type(a) for a in actions] == [Started, Paused, Ended]
     started, paused, ended = actions
-    assert started.start_s == pytest.approx(1.0 - 0.3, abs=FRAME_S)
+    cfg = VadConfig()
+    assert started.start_s == pytest.approx(1.0 - cfg.pre_roll_s, abs=FRAME_S)
+    assert started.voiced_s == pytest.approx(1.0, abs=FRAME_S)
     assert ended.speech_end_s == pytest.approx(2.0, abs=FRAME_S)
     assert not ended.forced
     # pre-roll + speech + the tail kept for soft word endings
-    assert len(ended.audio) / 16000 == pytest.approx(0.3 + 1.0 + 0.3, abs=2 * FRAME_S)
+    expected_s = cfg.pre_roll_s + 1.0 + cfg.tail_s
+    assert len(ended.audio) / 16000 == pytest.approx(expected_s, abs=2 * FRAME_S)
     # the speculative snapshot is exactly the audio that gets committed
     assert np.array_equal(paused.audio, ended.audio)
 
@@ -86,7 +89,7 @@ def test_a_long_silence_is_trimmed_to_the_pre_roll() -> None:
     ended = [a for a in run(probs) if isinstance(a, Ended)]
     second = frame_ids(ended[1].audio)
     first_voiced = 30 + frames(3.0)
-    assert second[0] == first_voiced - frames(0.3)
+    assert second[0] == first_voiced - frames(VadConfig().pre_roll_s)
 
 
 def test_clicks_are_discarded_but_their_audio_is_kept_for_the_next_word() -> None:
@@ -111,27 +114,23 @@ def test_long_speech_is_split_at_its_quietest_point_not_at_the_limit() -> None:
     assert ended[0].speech_end_s == pytest.approx((dip + 1) * FRAME_S, abs=1e-6)
 
 
-def test_a_split_never_cuts_before_committed_text() -> None:
-    seg = Segmenter(VadConfig(max_utterance_s=12.0))
-    seg.min_split_s = 11.0
-    probs = [0.9] * frames(20.0)
-    probs[frames(10.0)] = 0.36  # quietest, but inside committed text
-    cuts = []
-    for i, p in enumerate(probs):
-        cuts += [a for a in seg.feed(numbered(i), p) if isinstance(a, Ended)]
-    assert cuts and cuts[0].speech_end_s >= 11.0
-
-
-def test_split_at_a_sentence_end_needs_a_real_dip() -> None:
+def test_settled_time_waits_at_the_speech_end_until_the_utterance_ends() -> None:
+    """While speech has stopped but not yet ended the utterance, its end may still
+    come at the speech end: nothing after it is settled (the pipeline's ordering
+    and silence clock rely on this)."""
     seg = Segmenter()
-    probs = [0.9] * frames(3.0) + [0.2, 0.1] + [0.9] * frames(1.0)
-    for i, p in enumerate(probs):
-        seg.feed(numbered(i), p)
-    assert seg.split_at_dip(1.0, 2.0) == []  # no dip there
-    ended, started = seg.split_at_dip(2.9, 3.2)
-    assert isinstance(ended, Ended) and isinstance(started, Started)
-    assert started.start_s == pytest.approx(3.0 + 2 * FRAME_S, abs=FRAME_S)
-    assert frame_ids(ended.audio)[-1] + 1 == frame_ids(seg.audio())[0]
+    for i in range(frames(1.0)):
+        seg.feed(numbered(i), 0.9)
+    assert seg.settled_s == pytest.approx(seg.now_s)
+    speech_end = seg.now_s
+    actions = []
+    for i in range(frames(0.25)):
+        actions += seg.feed(numbered(i), 0.0)
+    assert not [a for a in actions if isinstance(a, Ended)]
+    assert seg.settled_s == pytest.approx(speech_end)
+    while not [a for a in actions if isinstance(a, Ended)]:
+        actions += seg.feed(numbered(0), 0.0)
+    assert seg.settled_s == pytest.approx(seg.now_s)
 
 
 def test_flush_closes_open_speech() -> None:
@@ -158,7 +157,7 @@ def test_silero_finds_each_utterance_in_a_speech_silence_mix() -> None:
     first = [e for e in ended if e.start_s < 1.0 + speech_s]
     second = [e for e in ended if e.start_s >= 1.0 + speech_s]
     assert 1 <= len(first) <= 2 and 1 <= len(second) <= 2
-    assert first[0].start_s == pytest.approx(1.0, abs=0.4)
+    assert first[0].start_s == pytest.approx(1.0 - VadConfig().pre_roll_s, abs=0.3)
     assert second[-1].speech_end_s == pytest.approx(3.0 + 2 * speech_s, abs=0.5)
 
 

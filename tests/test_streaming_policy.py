@@ -12,7 +12,13 @@ from assistant.asr.config import StreamingConfig
 from assistant.asr.decoder import DecodeResult, Word
 from assistant.asr.requests import DecodeKind, DecodeRequest
 from assistant.asr.streaming import StreamingTranscriber
-from assistant.events import FinalTranscript, PartialTranscript, Speaker, SpeechEnded
+from assistant.events import (
+    FinalTranscript,
+    PartialTranscript,
+    Speaker,
+    SpeechEnded,
+    TranscriptRevision,
+)
 from assistant.vad.segmenter import Ended, Paused, Resumed, Started
 
 AUDIO = np.full(16000 * 10, 0.1, dtype=np.float32)
@@ -32,22 +38,26 @@ def spoken(text: str, start_s: float, step_s: float = 0.3) -> Spoken:
 class Harness:
     def __init__(self, **config) -> None:
         # The commit rules themselves, from the first second (the default waits for
-        # 2.5 s of utterance: see test_no_commits_in_the_first_seconds_of_an_utterance).
+        # 2 s of utterance: see test_no_commits_in_the_first_seconds_of_an_utterance).
         config.setdefault("min_commit_audio_s", 0.0)
         self.requests: list[DecodeRequest] = []
         self.now = 100.0
         self.st = StreamingTranscriber(
             Speaker.REP,
-            submit=self.requests.append,
             reply=lambda req, res: None,
             config=StreamingConfig(**config),
             clock=lambda: self.now,
         )
 
     def act(self, actions, now_s: float):
-        return self.st.on_actions(
-            actions, now_s, lambda s: 50.0 + s, lambda: AUDIO[: int(now_s * 16000)]
+        out = self.st.on_actions(
+            actions, lambda s: 50.0 + s, now_s, lambda: AUDIO[: int(now_s * 16000)]
         )
+        return self._split(out)
+
+    def _split(self, out):
+        self.requests += [o for o in out if isinstance(o, DecodeRequest)]
+        return [o for o in out if not isinstance(o, DecodeRequest)]
 
     def answer(self, request: DecodeRequest, words: Spoken | str, logprob: float = -0.2):
         """Reply as the decoder would: the words after the forced prefix, timed from
@@ -58,22 +68,33 @@ class Harness:
             Word(w, (next(_tokens),), s - request.start_s, e - request.start_s) for w, s, e in words
         )
         text = " ".join(w for w, _, _ in words)
-        return self.st.on_result(request, DecodeResult(text, logprob, 0.01, 1.0, 0.1, result))
+        return self._split(
+            self.st.on_result(request, DecodeResult(text, logprob, 0.01, 1.0, 0.1, result))
+        )
 
     def partials(self) -> list[DecodeRequest]:
         return [r for r in self.requests if r.kind is DecodeKind.PARTIAL]
+
+    def finals(self) -> list[DecodeRequest]:
+        return [r for r in self.requests if r.kind is DecodeKind.FINAL]
 
 
 def finals(events) -> list[FinalTranscript]:
     return [e for e in events if isinstance(e, FinalTranscript)]
 
 
+def revisions(events) -> list[TranscriptRevision]:
+    return [e for e in events if isinstance(e, TranscriptRevision)]
+
+
 def test_speculative_decode_is_committed_at_end_of_utterance() -> None:
     h = Harness(partials=False)
-    h.act([Started(0.0)], 0.0)
+    h.act([Started(0.0, 0.3)], 0.0)
     h.act([Paused(0.0, 1.0, AUDIO[:16000])], 1.15)
     (spec,) = h.requests
     assert spec.kind is DecodeKind.FINAL
+    # Decoded as offline decoding does: all of its audio, nothing forced.
+    assert spec.offline and spec.prefix == () and len(spec.audio) == 16000
     assert h.answer(spec, "Hello there.") == []  # not committed yet: may resume
     events = h.act([Ended(0.0, 1.0, AUDIO[:16000], forced=False)], 1.4)
     assert isinstance(events[0], SpeechEnded)
@@ -86,43 +107,62 @@ def test_speculative_decode_is_committed_at_end_of_utterance() -> None:
 
 def test_final_waits_for_a_speculative_decode_still_in_flight() -> None:
     h = Harness(partials=False)
-    h.act([Started(0.0)], 0.0)
+    h.act([Started(0.0, 0.3)], 0.0)
     h.act([Paused(0.0, 1.0, AUDIO[:16000])], 1.15)
     events = h.act([Ended(0.0, 1.0, AUDIO[:16000], forced=False)], 1.4)
     assert [type(e) for e in events] == [SpeechEnded]
-    assert h.st.committed_s(2.0) == 1.0  # its final is still owed
+    assert not h.st.idle  # its final is still owed
     (final,) = h.answer(h.requests[0], "Hello there.")
     assert isinstance(final, FinalTranscript)
     assert len(h.requests) == 1 and h.st.idle
 
 
-def test_resumed_speech_discards_the_speculative_result() -> None:
+def test_resumed_speech_discards_the_speculative_decode() -> None:
     h = Harness(partials=False)
-    h.act([Started(0.0)], 0.0)
-    h.act([Paused(0.0, 1.0, AUDIO)], 1.15)
+    h.act([Started(0.0, 0.3)], 0.0)
+    h.act([Paused(0.0, 1.0, AUDIO[:16000])], 1.15)
+    (stale,) = h.requests
+    assert stale.wanted()
     h.act([Resumed(1.2)], 1.2)
-    assert h.answer(h.requests[0], "Hello") == []
-    h.act([Paused(0.0, 2.0, AUDIO)], 2.15)
-    h.act([Ended(0.0, 2.0, AUDIO, forced=False)], 2.4)
+    assert not stale.wanted()  # the worker skips it if it has not started
+    assert h.answer(stale, "Hello") == []
+    h.act([Paused(0.0, 2.0, AUDIO[:32000])], 2.15)
+    h.act([Ended(0.0, 2.0, AUDIO[:32000], forced=False)], 2.4)
     (final,) = h.answer(h.requests[1], "Hello there, how are you?")
     assert final.text == "Hello there, how are you?"
 
 
-def test_stale_speculative_reply_after_resume_never_becomes_final() -> None:
+def test_a_split_decodes_its_own_audio_not_the_speculative_one() -> None:
     h = Harness(partials=False)
-    h.act([Started(0.0)], 0.0)
-    h.act([Paused(0.0, 1.0, AUDIO)], 1.15)
+    h.act([Started(0.0, 0.3)], 0.0)
+    h.act([Paused(0.0, 1.0, AUDIO[:16000])], 1.15)
     h.act([Resumed(1.2)], 1.2)
-    h.act([Ended(0.0, 3.0, AUDIO, forced=True)], 3.0)
-    stale, fresh = h.requests
+    h.act([Ended(0.0, 3.0, AUDIO[:48000], forced=True), Started(3.0, 3.0)], 3.0)
+    stale, fresh = h.finals()
+    assert len(fresh.audio) == 48000
     assert h.answer(stale, "Hello") == []
     (final,) = h.answer(fresh, "Hello there, how are you?")
     assert final.text == "Hello there, how are you?"
 
 
+def test_finals_come_out_in_utterance_order() -> None:
+    h = Harness(partials=False)
+    h.act([Started(0.0, 0.3)], 0.0)
+    h.act([Ended(0.0, 1.0, AUDIO[:16000], forced=False)], 1.4)
+    h.act([Started(1.5, 1.8)], 1.8)
+    h.act([Paused(1.5, 2.5, AUDIO[:16000])], 2.7)
+    first, second = h.finals()
+    assert h.answer(second, "second") == []  # ready, but the first is still owed
+    assert not h.st.idle
+    (one,) = h.answer(first, "first")
+    assert one.text == "first"
+    (two,) = finals(h.act([Ended(1.5, 2.5, AUDIO[:16000], forced=False)], 2.9))
+    assert two.text == "second"
+
+
 def test_partials_are_paced_and_never_stacked() -> None:
     h = Harness(partial_interval_s=0.5)
-    h.act([Started(0.0)], 0.0)
+    h.act([Started(0.0, 0.3)], 0.0)
     for i in range(1, 40):
         h.act([], i * 0.032)
     assert len(h.partials()) == 1  # the first is still in flight: no queueing behind it
@@ -134,7 +174,7 @@ def test_partials_are_paced_and_never_stacked() -> None:
 
 def test_dropped_partial_frees_the_slot() -> None:
     h = Harness(partial_interval_s=0.5)
-    h.act([Started(0.0)], 0.0)
+    h.act([Started(0.0, 0.3)], 0.0)
     h.act([], 0.6)
     assert h.st.on_result(h.requests[0], None) == []
     h.act([], 1.2)
@@ -143,7 +183,7 @@ def test_dropped_partial_frees_the_slot() -> None:
 
 def test_hallucinated_final_is_not_emitted() -> None:
     h = Harness(partials=False)
-    h.act([Started(0.0)], 0.0)
+    h.act([Started(0.0, 0.3)], 0.0)
     h.act([Ended(0.0, 1.0, np.zeros(16000, dtype=np.float32), forced=False)], 1.4)
     assert h.answer(h.requests[0], "Thank you.", logprob=-1.5) == []
     assert h.st.idle
@@ -151,7 +191,7 @@ def test_hallucinated_final_is_not_emitted() -> None:
 
 def _commit_first_words(h: Harness) -> list[FinalTranscript]:
     """Two re-decodes that agree on "I didn't know you" (spoken 0.1-1.25 s)."""
-    h.act([Started(0.0)], 0.0)
+    h.act([Started(0.0, 0.1)], 0.0)
     h.act([], 1.6)
     (first,) = h.partials()
     assert finals(h.answer(first, spoken("I didn't know you", 0.1))) == []
@@ -160,37 +200,82 @@ def _commit_first_words(h: Harness) -> list[FinalTranscript]:
     return finals(h.answer(second, spoken("I didn't know you were", 0.1)))
 
 
-def test_words_two_redecodes_agree_on_are_committed_while_speaking() -> None:
+def test_pieces_are_committed_while_speaking_and_revised_at_the_end() -> None:
     h = Harness()
     (piece,) = _commit_first_words(h)
     # "were" (ending at 1.55 s) is in only one decode: it waits.
     assert (piece.text, piece.piece, piece.last) == ("I didn't know you", 0, False)
     assert piece.end_s == pytest.approx(1.25)
     assert piece.speech_end_wall == pytest.approx(51.25)  # latency origin: its last word
-    # The final decodes from the last committed words on, forced as its prefix ...
-    h.act([Paused(0.0, 2.6, AUDIO[: int(2.75 * 16000)])], 2.75)
-    final_req = h.requests[-1]
-    assert final_req.kind is DecodeKind.FINAL
-    assert len(final_req.prefix) == 3  # "didn't know you"
-    assert final_req.start_s == pytest.approx(0.4 - 0.1)  # "didn't" starts at 0.4
-    assert len(final_req.audio) == int(2.75 * 16000) - int(round(0.3 * 16000))
-    h.answer(final_req, spoken("were there.", 1.3))
-    # ... so the last piece carries only the words after them.
-    (last,) = finals(h.act([Ended(0.0, 2.6, AUDIO[: int(2.75 * 16000)], forced=False)], 3.0))
+    # The next re-decode starts at the last committed words, forced as its prefix.
+    h.act([], 2.4)
+    redecode = h.partials()[-1]
+    assert len(redecode.prefix) == 3 and redecode.start_s == pytest.approx(0.4 - 0.1)
+    # The final decodes the whole utterance, without the pieces as a prefix ...
+    h.act([Paused(0.0, 2.6, AUDIO[: int(2.8 * 16000)])], 2.8)
+    (final_req,) = h.finals()
+    assert final_req.prefix == () and final_req.start_s == 0.0
+    assert len(final_req.audio) == int(2.8 * 16000)
+    # ... and may hear the start differently: its text supersedes the pieces.
+    heard = [("I", 0.1, 0.35), ("did", 0.4, 0.55), ("not", 0.6, 0.75), ("know", 0.8, 1.0)]
+    heard += [("you", 1.0, 1.25), ("were", 1.3, 1.55), ("there.", 1.6, 1.85)]
+    h.answer(final_req, heard)
+    events = h.act([Ended(0.0, 2.6, AUDIO[: int(2.8 * 16000)], forced=False)], 3.0)
+    (last,) = finals(events)
+    (revision,) = revisions(events)
+    # The last piece: the final's words after the pieces' audio, closing first text.
     assert (last.text, last.piece, last.last) == ("were there.", 1, True)
     assert last.start_s == piece.end_s
+    assert revision.text == "I did not know you were there."
+    span = (revision.utterance_id, revision.start_s, revision.end_s)
+    assert span == (piece.utterance_id, 0.0, 2.6)
+    assert revision.speech_end_wall == pytest.approx(52.6)
+
+
+def test_final_text_does_not_depend_on_when_partials_ran() -> None:
+    """The same utterance, with re-decodes at different moments (and different
+    words), gets the same final text: the final decodes the audio alone."""
+
+    def run(partial_times: list[float], partial_words: str) -> list[str]:
+        h = Harness()
+        h.act([Started(0.0, 0.1)], 0.0)
+        answered = 0
+        for t in partial_times:
+            h.act([], t)
+            for request in h.partials()[answered:]:
+                h.answer(request, spoken(partial_words, 0.1))
+            answered = len(h.partials())
+        h.act([Paused(0.0, 2.6, AUDIO[: int(2.8 * 16000)])], 2.8)
+        (final_req,) = h.finals()
+        h.answer(final_req, spoken("I did not know you were there.", 0.1))
+        events = h.act([Ended(0.0, 2.6, AUDIO[: int(2.8 * 16000)], forced=False)], 3.0)
+        return [e.text for e in events if isinstance(e, (FinalTranscript, TranscriptRevision))]
+
+    busy = run([1.6, 2.0, 2.4], "I didn't know you were")
+    idle = run([2.2], "Idid no")
+    assert busy[-1] == idle[-1] == "I did not know you were there."
+
+
+def test_a_failed_final_decode_keeps_what_the_pieces_said() -> None:
+    h = Harness()
+    _commit_first_words(h)
+    h.act([Ended(0.0, 2.6, AUDIO[: int(2.8 * 16000)], forced=False)], 3.0)
+    (final_req,) = h.finals()
+    events = h._split(h.st.on_result(final_req, DecodeResult("", 0.0, 1.0, 0.0, 0.0, failed=True)))
+    (revision,) = revisions(events)
+    assert revision.text == "I didn't know you"
 
 
 def test_agreed_words_at_the_very_end_of_the_audio_wait() -> None:
     h = Harness()
-    h.act([Started(0.0)], 0.0)
+    h.act([Started(0.0, 0.3)], 0.0)
     h.act([], 1.0)
     h.answer(h.partials()[0], spoken("Hello there", 0.3))  # "there" ends at 0.85
     h.act([], 1.4)
     (piece,) = finals(h.answer(h.partials()[1], spoken("Hello there", 0.3)))
     assert piece.text == "Hello there"  # 0.85 <= 1.4 - hold
     h2 = Harness()
-    h2.act([Started(0.0)], 0.0)
+    h2.act([Started(0.0, 0.3)], 0.0)
     h2.act([], 0.7)
     h2.answer(h2.partials()[0], spoken("Hello there", 0.3))
     h2.act([], 1.1)
@@ -200,7 +285,7 @@ def test_agreed_words_at_the_very_end_of_the_audio_wait() -> None:
 
 def test_unsettled_words_are_committed_once_they_are_old() -> None:
     h = Harness(max_commit_lag_s=1.5)
-    h.act([Started(0.0)], 0.0)
+    h.act([Started(0.0, 0.1)], 0.0)
     h.act([], 1.0)
     h.answer(h.partials()[0], spoken("a bee", 0.1))
     h.act([], 3.0)
@@ -211,36 +296,21 @@ def test_unsettled_words_are_committed_once_they_are_old() -> None:
 
 def test_a_late_redecode_after_a_split_is_ignored() -> None:
     h = Harness()
-    h.act([Started(0.0)], 0.0)
+    h.act([Started(0.0, 0.1)], 0.0)
     h.act([], 2.0)
     late = h.partials()[0]
-    events = h.act([Ended(0.0, 2.0, AUDIO[:32000], forced=True), Started(2.0)], 2.0)
+    events = h.act([Ended(0.0, 2.0, AUDIO[:32000], forced=True), Started(2.0, 2.0)], 2.0)
     assert [type(e) for e in events][0] is SpeechEnded
     assert h.answer(late, "words from before the split") == []
-    final_req = [r for r in h.requests if r.kind is DecodeKind.FINAL][0]
-    (final,) = finals(h.answer(final_req, "words from before the split"))
+    (final,) = finals(h.answer(h.finals()[0], "words from before the split"))
     assert final.last and final.text == "words from before the split"
-
-
-def test_a_full_stop_with_more_words_after_it_hints_a_split() -> None:
-    h = Harness()
-    h.act([Started(0.0)], 0.0)
-    h.act([], 2.0)
-    h.answer(h.partials()[0], [("there.", 0.5, 0.9), ("Neither", 1.1, 1.4)])
-    hint = h.st.take_split_hint()
-    assert hint is not None and hint[0] < 0.9 < 1.1 < hint[1]
-    assert h.st.take_split_hint() is None  # once
-    # A full stop at the end of the audio is only Whisper assuming the end.
-    h.act([], 2.4)
-    h.answer(h.partials()[1], [("there.", 0.5, 0.9)])
-    assert h.st.take_split_hint() is None
 
 
 def test_no_commits_in_the_first_seconds_of_an_utterance() -> None:
     """Two decodes of the first second or two agree on misheard words too often:
     short utterances are committed whole by their final."""
     h = Harness(min_commit_audio_s=2.5)
-    h.act([Started(0.0)], 0.0)
+    h.act([Started(0.0, 0.1)], 0.0)
     h.act([], 1.6)
     h.answer(h.partials()[0], spoken("I didn't know you", 0.1))
     h.act([], 2.0)
@@ -248,3 +318,17 @@ def test_no_commits_in_the_first_seconds_of_an_utterance() -> None:
     h.act([], 2.8)
     (piece,) = finals(h.answer(h.partials()[2], spoken("I didn't know you were there", 0.1)))
     assert piece.text.startswith("I didn't know you")
+
+
+def test_stream_utterance_ids_come_from_the_stream() -> None:
+    st = StreamingTranscriber(
+        Speaker.CUSTOMER, reply=lambda *_: None, ids=itertools.count(2, 2), clock=lambda: 0.0
+    )
+    events = st.on_actions([Started(0.0, 0.1)], lambda s: s, 0.1, lambda: AUDIO[:1600])
+    events += st.on_actions(
+        [Ended(0.0, 0.5, AUDIO[:9600], forced=True), Started(0.6, 0.6)], lambda s: s, 0.6
+    )
+    starts = [e for e in events if type(e).__name__ == "SpeechStarted"]
+    assert len(starts) == 2
+    ids = [r.utterance_id for r in events if isinstance(r, DecodeRequest)]
+    assert ids and set(ids) <= {2, 4}

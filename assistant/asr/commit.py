@@ -4,8 +4,7 @@ A long turn is re-decoded while it goes on. The words two consecutive re-decodes
 agree on are committed (whisper_streaming's LocalAgreement-2), except those right
 at the end of the audio, which a cut-off word can make two decodes guess the same
 wrong way; a word still unsettled ``max_commit_lag_s`` after it was spoken is
-committed as the latest decode has it. A full stop with more words after it marks
-where the utterance may be split.
+committed as the latest decode has it.
 """
 
 from __future__ import annotations
@@ -53,16 +52,3 @@ def words_to_commit(
     while n < len(words) and words[n].end_s <= audio_end_s - max_commit_lag_s:
         n += 1
     return n
-
-
-def sentence_end(
-    words: Sequence[TimedWord], floor_s: float, margin_s: float
-) -> tuple[float, float] | None:
-    """The first sentence end at or after ``floor_s`` (where the uncommitted audio
-    begins) that more words follow, as a stream-time span to look for a dip in: a
-    full stop at the very end of the audio is only Whisper assuming the speaker
-    stopped."""
-    for here, after in zip(words, words[1:], strict=False):
-        if here.text.endswith((".", "?", "!")) and here.end_s >= floor_s - 1e-3:
-            return (here.end_s - margin_s, after.start_s + margin_s)
-    return None

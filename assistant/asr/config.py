@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+CONTEXT_AUDIO_S = 10.0
+
 
 @dataclass(frozen=True)
 class StreamingConfig:
@@ -36,11 +38,7 @@ class StreamingConfig:
     # Start the window this much before the first overlap word's aligned start:
     # alignment times run late by up to a frame or two.
     overlap_margin_s: float = 0.1
-    # End an utterance where the text has a full stop and Silero dipped (see
-    # Segmenter.split_at_dip): turn ends in real talk come 0-300 ms apart.
-    split_at_sentences: bool = True
-    # How far either side of a full stop's aligned end to look for the dip.
-    sentence_search_s: float = 0.15
-    # Prompt each decode with the same speaker's earlier committed words. Off:
-    # measured on real speech it made tiny.en loop and repeat the prompt.
-    context_prompt: bool = False
+    # The final decode hears this much of the same speaker's previous utterances
+    # before the utterance itself, their final text forced as the prefix (0: none).
+    # Measured on the real recordings: docs/performance.md, "Final-text context".
+    context_audio_s: float = CONTEXT_AUDIO_S

@@ -55,6 +55,26 @@ _MIN_TOKENS = 12
 # and 61-63 % of 2 cores while speaking (8 s: ~24 %). Short windows loop more often
 # (raw WER 0.379 at 8 s), which text_guard.collapse_repeats undoes.
 MIN_WINDOW_S = 8.0
+# The final decode of an utterance is offline decoding's (``offline=True``):
+# Whisper's own 30 s window and its timestamp tokens. Measured on the real
+# recordings (docs/performance.md, "Final decode"): the phone call's two channels
+# gave WER 0.321 with an 8 s window, 0.272 at 30 s without timestamp tokens and
+# 0.198 with them (offline decoding of each whole channel: 0.160); without them
+# Whisper more often skips the first words after a silence.
+FINAL_WINDOW_S = 30.0
+# Offline decoding's limit on the first timestamp (faster-whisper's
+# max_initial_timestamp = 1.0 s, in 20 ms steps).
+_MAX_INITIAL_TIMESTAMP_INDEX = 50
+# Timestamp tokens come in pairs around each segment, a few per second of speech.
+_TIMESTAMP_TOKENS_PER_S = 2
+_TIMESTAMP_S = 0.02  # one timestamp token step
+# Offline decoding's seek: at most this many windows per utterance, and none for a
+# rest shorter than this (Whisper closing its text a breath before the end).
+_MAX_PASSES = 3
+_MIN_SEEK_REST_S = 0.5
+# A decode whose text ends this far before the end of the utterance's audio (its
+# 0.2 s tail and the 1 s pad included) left speech unheard.
+_UNHEARD_TAIL_S = 2.0
 # Previous-text prompt: Whisper was trained with up to 223 tokens; a sentence or two
 # is what helps with names and casing, and more costs attention at every step.
 MAX_CONTEXT_TOKENS = 48
@@ -84,6 +104,7 @@ class DecodeResult:
     audio_s: float
     decode_s: float
     words: tuple[Word, ...] = field(default=())  # ``text`` word by word
+    failed: bool = False  # the decoder raised; the text is empty, not silence
 
 
 class WhisperDecoder:
@@ -157,14 +178,14 @@ class WhisperDecoder:
         self.warmup_s = time.perf_counter() - started
         return self.warmup_s
 
-    def _features(self, audio: np.ndarray) -> Any:
+    def _features(self, audio: np.ndarray, min_window_s: float) -> Any:
         import ctranslate2
 
         audio_s = len(audio) / SAMPLE_RATE_HZ
         # Round the window up to whole seconds: CTranslate2's oneDNN backend caches
         # a compiled kernel per input shape, and with a shape per utterance length
         # memory grew 8 % over a 30-minute call (benchmarks/soak.py).
-        window_s = max(self.min_window_s, float(np.ceil(audio_s + _PAD_S)))
+        window_s = max(min_window_s, float(np.ceil(audio_s + _PAD_S)))
         pad = np.zeros(int((window_s - audio_s) * SAMPLE_RATE_HZ))
         feats = self._model.feature_extractor(
             np.concatenate([audio, pad.astype(np.float32)]), padding=0
@@ -180,25 +201,90 @@ class WhisperDecoder:
         prefix: Sequence[int] = (),
         context: Sequence[int] = (),
         timestamps: bool = True,
+        offline: bool = False,
     ) -> DecodeResult:
         """Decode one utterance (16 kHz mono float32). Blocking: call from a worker.
 
         ``prefix`` is forced as the start of the text and is not part of the result;
         ``context`` (at most ``MAX_CONTEXT_TOKENS`` are used) conditions the decoder.
         With ``timestamps``, each word gets its time in the audio (one alignment
-        pass over the text: ~10 ms for tiny.en).
+        pass over the text: ~10 ms for tiny.en). ``offline``: decode as offline
+        decoding does (``FINAL_WINDOW_S`` window, Whisper's timestamp tokens; no
+        prefix), for an utterance's final text.
         """
+        if offline and prefix:
+            raise ValueError("an offline-style decode takes no forced prefix")
         started = time.perf_counter()
         audio = np.asarray(audio, dtype=np.float32)
         audio_s = len(audio) / SAMPLE_RATE_HZ
         if audio_s > _MAX_FRAMES / _FRAMES_PER_S - _PAD_S:
             audio = audio[: int((_MAX_FRAMES / _FRAMES_PER_S - _PAD_S) * SAMPLE_RATE_HZ)]
-        encoded = self._model.model.encode(self._features(audio), to_cpu=False)
-        prompt = list(self._prompt) + list(prefix)
+        if offline:
+            words, logprob, no_speech = self._offline(audio, context, timestamps)
+        else:
+            words, logprob, no_speech, _ = self._once(audio, prefix, context, timestamps)
+        return DecodeResult(
+            text=" ".join(w.text for w in words),
+            avg_logprob=logprob,
+            no_speech_prob=no_speech,
+            audio_s=audio_s,
+            decode_s=time.perf_counter() - started,
+            words=words,
+        )
+
+    def _offline(
+        self, audio: np.ndarray, context: Sequence[int], timestamps: bool
+    ) -> tuple[tuple[Word, ...], float, float]:
+        """Offline decoding's loop over one utterance: decode, and where Whisper
+        closed its segments before the end of the audio, go on from its last
+        timestamp (faster-whisper's seek). A single pass stopped early on real
+        speech ("ask what you can do for your country." and not the sentence after
+        it, in the joined-clips conversation)."""
+        words: list[Word] = []
+        scores: list[tuple[float, int]] = []
+        no_speech = 1.0
+        seek = 0
+        for _ in range(_MAX_PASSES):
+            chunk = audio[seek:]
+            got, logprob, chunk_no_speech, last_ts = self._once(
+                chunk, (), context, timestamps, True
+            )
+            if seek == 0:
+                no_speech = chunk_no_speech
+            offset = seek / SAMPLE_RATE_HZ
+            words += [replace(w, start_s=w.start_s + offset, end_s=w.end_s + offset) for w in got]
+            scores.append((logprob, max(1, len(got))))
+            if last_ts is None:
+                break
+            step = int(last_ts * SAMPLE_RATE_HZ)
+            if step <= 0 or len(chunk) - step < _MIN_SEEK_REST_S * SAMPLE_RATE_HZ:
+                break
+            seek += step
+        total = sum(n for _, n in scores)
+        return tuple(words), sum(lp * n for lp, n in scores) / total, no_speech
+
+    def _once(
+        self,
+        audio: np.ndarray,
+        prefix: Sequence[int],
+        context: Sequence[int],
+        timestamps: bool,
+        offline: bool = False,
+    ) -> tuple[tuple[Word, ...], float, float, float | None]:
+        """One encoder window, one greedy decode: the words, the average log
+        probability, the no-speech probability and (offline) where the last
+        complete segment ended, if Whisper stopped before the end of the audio."""
+        audio_s = len(audio) / SAMPLE_RATE_HZ
+        window_s = max(FINAL_WINDOW_S, self.min_window_s) if offline else self.min_window_s
+        encoded = self._model.model.encode(self._features(audio, window_s), to_cpu=False)
+        prompt = list(self._tokenizer.sot_sequence) if offline else list(self._prompt)
+        prompt += list(prefix)
         context = list(context)[-MAX_CONTEXT_TOKENS:]
         if context:
             prompt = [self._tokenizer.sot_prev, *context, *prompt]
-        new_tokens = _MIN_TOKENS + int(audio_s * _TOKENS_PER_S)
+        per_s = _TOKENS_PER_S + (_TIMESTAMP_TOKENS_PER_S if offline else 0)
+        new_tokens = _MIN_TOKENS + int(audio_s * per_s)
+        extra = {"max_initial_timestamp_index": _MAX_INITIAL_TIMESTAMP_INDEX} if offline else {}
         result = self._model.model.generate(
             encoded,
             [prompt],
@@ -210,21 +296,35 @@ class WhisperDecoder:
             suppress_blank=True,
             suppress_tokens=[-1],
             no_repeat_ngram_size=self.no_repeat_ngram_size,
+            **extra,
         )[0]
         eot = self._tokenizer.eot
-        # The result repeats the forced prefix; the new text is what follows it.
-        tokens = [t for t in result.sequences_ids[0][len(prefix) :] if t < eot]
+        # The result repeats the forced prefix; the new text is what follows it
+        # (timestamp tokens, above eot, are dropped with it).
+        sequence = [t for t in result.sequences_ids[0][len(prefix) :] if t != eot]
+        tokens = [t for t in sequence if t < eot]
         words = self._words(tokens)
         if timestamps and words:
             words = self._timed(encoded, list(prefix), words, len(audio))
-        return DecodeResult(
-            text=" ".join(w.text for w in words),
-            avg_logprob=float(result.scores[0]) if result.scores else 0.0,
-            no_speech_prob=float(result.no_speech_prob),
-            audio_s=audio_s,
-            decode_s=time.perf_counter() - started,
-            words=words,
-        )
+        logprob = float(result.scores[0]) if result.scores else 0.0
+        last_ts = self._resume_at(sequence, audio_s) if offline else None
+        return words, logprob, float(result.no_speech_prob), last_ts
+
+    def _resume_at(self, sequence: list[int], audio_s: float) -> float | None:
+        """Where to decode again from, if Whisper stopped before the end of the
+        audio: Whisper's seek rule (a decode that ends on a pair of timestamps
+        closed its last segment there), and -- since an utterance is speech up to
+        its end, by the VAD -- also a last timestamp that falls well before the end
+        (tiny.en closed "ask what you can do for your country." at 2.7 s of 7.6 and
+        stopped, dropping the next sentence)."""
+        begin = self._tokenizer.timestamp_begin
+        if not sequence or sequence[-1] < begin:
+            return None
+        at = (sequence[-1] - begin) * _TIMESTAMP_S
+        pair = len(sequence) >= 2 and sequence[-2] >= begin
+        if pair or at < audio_s - _UNHEARD_TAIL_S:
+            return at if 0 < at < audio_s else None
+        return None
 
     def _text_of(self, token: int) -> str:
         text = self._token_text.get(token)

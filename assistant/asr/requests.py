@@ -32,4 +32,10 @@ class DecodeRequest:
     prefix: tuple[int, ...] = ()  # committed tokens the decode must start with
     context: tuple[int, ...] = ()  # previous-text prompt
     committed_words: int = 0  # how many words were committed when it was asked
-    known: tuple[Word, ...] = ()  # the words ``prefix`` spells
+    known: tuple[Word, ...] = ()  # the last words ``prefix`` spells
+    # Decode as offline decoding does (the final text); False: the short-window
+    # re-decode of first text.
+    offline: bool = False
+    # Still worth decoding? A speculative final whose speaker went on talking is
+    # not: the worker skips it (and replies None) rather than spend a decode on it.
+    wanted: Callable[[], bool] = field(default=lambda: True, compare=False)

@@ -1,32 +1,33 @@
-"""Streaming transcription policy for one speaker. Pure logic; no threads.
+"""One speaker's stream, from speech probabilities to transcript events. Pure logic;
+no threads.
 
-Turns segmenter actions into decode requests, and decode results into transcript
-events. Three kinds of decode serve three purposes:
+``StreamingTranscriber`` is the one owner of an utterance: its segmenter decides
+where utterances start, end and split (from the speech probabilities alone), and it
+decides what is decoded and what is committed. ``feed(frame, prob)`` and
+``on_result(request, result)`` return explicit outputs -- transcript events to emit
+and decode requests to submit -- and the source worker only moves them.
 
-* **Re-decodes while someone speaks** (every ``partial_interval_s``, at most one in
-  flight: a busy worker means the request is skipped, not queued). Each gives the
-  partial caption. Words that two consecutive re-decodes agree on are committed at
-  once as a piece of final text (whisper_streaming's LocalAgreement-2), and a word
-  still unsettled ``max_commit_lag_s`` after it was spoken is committed as the
-  latest decode has it, so a 20 s turn produces text the detectors can act on
-  about a second after it is spoken.
-* **A speculative final** the moment silence begins (after the segmenter's tail).
-  If the silence lasts long enough to end the utterance, it is committed at once, so
-  end of speech -> final costs ~max(end silence, decode time), not their sum. It is
-  only used if it covers exactly the audio the utterance ended with *and* was
-  decoded after the last committed piece; otherwise a fresh final is decoded.
-* **The final** of an ended utterance: the rest of its words, as the last piece.
+Two texts come out, for two purposes:
 
-Every decode covers the utterance's *uncommitted* audio plus a short overlap: it
-starts at the last ``overlap_words`` committed words, which are forced as the
-decode's prefix. The overlap shows Whisper where it is (a window that starts
-mid-phrase with no text loses or invents words), the forced prefix keeps it from
-writing those words again, and the window stays a few seconds long however long
-the speaker talks, so each re-decode stays cheap. Word times come from the
-decoder's alignment.
+* **First text** (``FirstText``, ``asr/first_text.py``): while someone speaks, the
+  utterance is re-decoded every ``partial_interval_s`` (partial captions), and
+  words that two re-decodes agree on are committed as *pieces*, so detectors can act
+  on a 20 s turn while it goes on. Pieces depend on when the decodes happened to
+  run, so they are fast but not final.
+* **Final text**: when an utterance ends, all of its audio is decoded once, the way
+  offline decoding does it (a full 30 s encoder window with Whisper's timestamp
+  tokens, greedy at temperature 0, no prefix from the pieces and no prompt). It is
+  started speculatively when the speech pauses and thrown away if speech resumes;
+  it depends on the utterance's audio alone, so the same audio gives the same final
+  text in real time, in fast replay and on a busy machine. An utterance with no
+  pieces ends with one ``FinalTranscript`` carrying it; one that committed pieces
+  ends with its last piece (the words after the pieces) and a
+  ``TranscriptRevision`` carrying the whole utterance, which supersedes them.
+  Finals come out in utterance order.
 
-The ASR worker calls nothing here; the source worker feeds results back with
-:meth:`on_result`, so all state changes happen on one thread.
+Neither the previous-text prompt nor the same speaker's earlier audio before the
+utterance helped the final text on the real recordings (docs/performance.md, "Final
+decode"), and both would tie an utterance's text to another's.
 """
 
 from __future__ import annotations
@@ -34,81 +35,89 @@ from __future__ import annotations
 import itertools
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.asr.agreement import drop_repeat, join_words, trim_loop
-from assistant.asr.commit import TimedWord, sentence_end, words_of, words_to_commit
+from assistant.asr.agreement import join_words, trim_loop
+from assistant.asr.commit import TimedWord, words_of
 from assistant.asr.config import StreamingConfig
 from assistant.asr.decoder import SAMPLE_RATE_HZ, DecodeResult, Word
+from assistant.asr.first_text import FirstText
 from assistant.asr.requests import DecodeKind, DecodeRequest
 from assistant.asr.text_guard import audio_rms, is_hallucination
 from assistant.events import (
     Event,
     FinalTranscript,
-    PartialTranscript,
     Speaker,
+    SpeechDiscarded,
     SpeechEnded,
     SpeechStarted,
+    TranscriptRevision,
 )
-from assistant.vad.segmenter import Discarded, Ended, Paused, Resumed, SegAction, Started
+from assistant.vad.segmenter import (
+    Discarded,
+    Ended,
+    Paused,
+    Resumed,
+    SegAction,
+    Segmenter,
+    Started,
+    VadConfig,
+)
 
-_utterance_ids = itertools.count(1)
-
-# The previous-text prompt: the same speaker's last committed words, as tokens.
-CONTEXT_TOKENS = 48
 # Two alignment frames: a final's word that starts this close to the end of its
-# audio has no audio of its own.
+# audio has no audio of its own (Whisper guessing at the next sentence).
 END_GUESS_S = 0.04
+
+Output = Event | DecodeRequest
 
 
 @dataclass
 class _Utterance:
     id: int
     start_s: float
-    context: tuple[int, ...]
-    committed: list[TimedWord] = field(default_factory=list)
-    pieces: int = 0
-    piece_start_s: float = 0.0  # where the next piece's audio begins
-    # The last re-decode's words beyond the committed ones: the next re-decode is
-    # compared against them.
-    tentative: list[TimedWord] | None = None
-    version: int = 0  # bumped whenever the audio a final would cover changes
+    text: FirstText  # the pieces committed while it went on
+    version: int = 0  # bumped whenever the audio its final would cover changes
     paused: bool = False
-    speculative: DecodeRequest | None = None  # the request behind ``speculative_result``
-    speculative_result: DecodeResult | None = None
-    in_flight_version: int | None = None
-    rms: float = 0.0
     ended: bool = False
     end_s: float = 0.0
     speech_end_wall: float = 0.0
+    audio: np.ndarray | None = None  # what the final decodes (from Paused or Ended)
+    rms: float = 0.0
+    final_request: DecodeRequest | None = None  # in flight, for ``audio`` at ``version``
+    final_result: DecodeResult | None = None
 
 
 class StreamingTranscriber:
-    """Decode policy and transcript events for one speaker's stream."""
+    """Utterance boundaries, decode policy and transcript events for one speaker."""
 
     def __init__(
         self,
         speaker: Speaker,
-        submit: Callable[[DecodeRequest], None],
         reply: Callable[[DecodeRequest, DecodeResult | None], None],
         config: StreamingConfig | None = None,
+        vad: VadConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
+        ids: Iterator[int] | None = None,
     ) -> None:
         self.speaker = speaker
+        # Utterance ids of this stream: the pipeline gives each stream its own
+        # residue class (1, 3, 5 ... and 2, 4, 6 ...), so ids never depend on how
+        # the streams' threads interleaved.
+        self._ids = ids if ids is not None else itertools.count(1)
         self.config = config or StreamingConfig()
-        self._submit = submit
+        self.segmenter = Segmenter(vad)
         self._reply = reply
         self._clock = clock
         self._current: _Utterance | None = None
-        self._pending: dict[int, _Utterance] = {}  # ended, final not yet emitted
+        self._pending: deque[_Utterance] = deque()  # ended, final not yet emitted
         self._partial_in_flight = False
         self._last_partial_s = 0.0
-        self._context: deque[int] = deque(maxlen=CONTEXT_TOKENS)
-        self._split_hint: tuple[float, float] | None = None
         self._wall_at: Callable[[float], float] = lambda _stream_s: self._clock()
+
+    # -- what the wiring reads -------------------------------------------------------
 
     @property
     def idle(self) -> bool:
@@ -116,36 +125,45 @@ class StreamingTranscriber:
         return self._current is None and not self._pending
 
     @property
-    def commit_floor_s(self) -> float:
-        """Stream time up to which the open utterance's text is committed: a split
-        must not cut before it, or committed words would be decoded twice."""
-        utt = self._current
-        return 0.0 if utt is None else utt.piece_start_s
+    def settled_s(self) -> float:
+        """Stream time before which every event of this stream is out: an ended
+        utterance's final will carry its end, and an utterance whose speech has
+        stopped may still end where it stopped."""
+        settled = self.segmenter.settled_s
+        if self._pending:
+            settled = min(settled, self._pending[0].end_s)
+        return settled
 
-    def take_split_hint(self) -> tuple[float, float] | None:
-        """Where the last re-decode saw a sentence end inside the open utterance
-        (a stream-time span for ``Segmenter.split_at_dip``), once."""
-        hint, self._split_hint = self._split_hint, None
-        return hint
+    # -- inputs ----------------------------------------------------------------------
 
-    def committed_s(self, now_s: float) -> float:
-        """Stream time up to which this speaker's events are all out: a final still
-        being decoded will carry its utterance's end time."""
-        if not self._pending:
-            return now_s
-        return min(now_s, min(u.end_s for u in self._pending.values()))
+    def feed(
+        self, frame: np.ndarray, prob: float, wall_at: Callable[[float], float]
+    ) -> list[Output]:
+        """One 32 ms frame and its speech probability."""
+        actions = self.segmenter.feed(frame, prob)
+        return self.on_actions(actions, wall_at)
+
+    def flush(self, wall_at: Callable[[float], float]) -> list[Output]:
+        """End of input: close the open utterance."""
+        return self.on_actions(self.segmenter.flush(), wall_at)
 
     def on_actions(
         self,
-        actions: list[SegAction],
-        now_s: float,
+        actions: Sequence[SegAction],
         wall_at: Callable[[float], float],
-        audio_so_far: Callable[[], np.ndarray],
-    ) -> list[Event]:
+        now_s: float | None = None,
+        audio_so_far: Callable[[], np.ndarray] | None = None,
+    ) -> list[Output]:
+        """The segmenter's actions at stream time ``now_s``, with the open
+        utterance's audio for a re-decode (``feed`` passes its segmenter's; stage
+        tests give them by hand)."""
         self._wall_at = wall_at
-        events: list[Event] = []
+        if now_s is None:
+            now_s = self.segmenter.now_s
+        out: list[Output] = []
         for action in actions:
-            events.extend(self._on_action(action))
+            out.extend(self._on_action(action, now_s))
+        out.extend(self._schedule_final())
         utt = self._current
         if (
             utt is not None
@@ -157,227 +175,198 @@ class StreamingTranscriber:
         ):
             self._partial_in_flight = True
             self._last_partial_s = now_s
-            audio = audio_so_far()
-            end_s = utt.start_s + len(audio) / SAMPLE_RATE_HZ
-            self._request(DecodeKind.PARTIAL, utt, audio, end_s)
-        return events
+            audio = (audio_so_far or self.segmenter.audio_to_pause)()
+            out.append(utt.text.request(audio, self._reply))
+        return out
 
-    # -- segmenter actions -----------------------------------------------------------
-
-    def _on_action(self, action: SegAction) -> list[Event]:
-        if isinstance(action, Started):
-            context = tuple(self._context) if self.config.context_prompt else ()
-            self._current = _Utterance(
-                next(_utterance_ids), action.start_s, context, piece_start_s=action.start_s
-            )
-            self._last_partial_s = action.start_s
-            return [SpeechStarted(self.speaker, action.start_s)]
-        utt = self._current
-        if utt is None:
-            return []
-        if isinstance(action, Paused):
-            utt.version += 1
-            utt.paused = True
-            utt.speculative = utt.speculative_result = None
-            utt.in_flight_version = utt.version
-            utt.rms = audio_rms(action.audio)
-            self._request(DecodeKind.FINAL, utt, action.audio, action.speech_end_s)
-            return []
-        if isinstance(action, Resumed):
-            utt.version += 1  # any speculative decode in flight is now stale
-            utt.paused = False
-            utt.speculative = utt.speculative_result = None
-            return []
-        if isinstance(action, Discarded):
-            self._current = None
-            return []
-        assert isinstance(action, Ended)
-        self._current = None
-        utt.ended = True
-        utt.end_s = max(action.speech_end_s, utt.piece_start_s)
-        utt.speech_end_wall = self._wall_at(action.speech_end_s)
-        self._pending[utt.id] = utt
-        events: list[Event] = [
-            SpeechEnded(self.speaker, utt.start_s, action.speech_end_s, forced=action.forced)
-        ]
-        if action.forced or not utt.paused:
-            # A split (or an end without a pause first): no speculative decode
-            # covers exactly this audio.
-            utt.speculative = utt.speculative_result = None
-            utt.version += 1
-        if utt.speculative is not None and utt.speculative_result is not None:
-            events.extend(self._commit_final(utt, utt.speculative, utt.speculative_result))
-        elif utt.in_flight_version != utt.version:
-            utt.version += 1
-            utt.in_flight_version = utt.version
-            utt.rms = audio_rms(action.audio)
-            self._request(DecodeKind.FINAL, utt, action.audio, action.speech_end_s)
-        # else: the speculative decode for this exact audio is in flight; commit on reply.
-        return events
-
-    # -- decode results --------------------------------------------------------------
-
-    def on_result(self, request: DecodeRequest, result: DecodeResult | None) -> list[Event]:
+    def on_result(self, request: DecodeRequest, result: DecodeResult | None) -> list[Output]:
         """A decode finished (``None``: the worker dropped a stale partial)."""
         if request.kind is DecodeKind.PARTIAL:
             self._partial_in_flight = False
             utt = self._current
             if result is None or utt is None or utt.id != request.utterance_id:
                 return []
-            return self._on_redecode(utt, request, result)
-        utt = self._pending.get(request.utterance_id) or self._current
-        if utt is None or utt.id != request.utterance_id or result is None:
-            return []
-        if request.version != utt.version or request.committed_words != len(utt.committed):
-            return []  # speech resumed, or a piece was committed, after this decode began
-        utt.in_flight_version = None
-        if not utt.ended:
-            utt.speculative, utt.speculative_result = request, result
-            return []
-        return self._commit_final(utt, request, result)
+            return list(utt.text.on_redecode(request, result, paused=utt.paused))
+        utt = self._find(request.utterance_id)
+        if utt is None or utt.final_request is not request or result is None:
+            return []  # stale: speech resumed (or the utterance split) after it began
+        utt.final_result = result
+        return self._emit_finals()
 
-    def _new_words(
-        self, utt: _Utterance, request: DecodeRequest, result: DecodeResult
-    ) -> list[TimedWord]:
-        """The result's words beyond the forced prefix, without a decoder loop or a
-        repeat of the words already known, with stream times."""
-        words = drop_repeat(request.known, list(result.words))
-        if request.kind is DecodeKind.FINAL:
-            # A final's audio ends after the speech: a word aligned to start where the
-            # audio ends was heard nowhere (Whisper guessing at the next sentence).
-            audio_s = len(request.audio) / SAMPLE_RATE_HZ
-            while words and words[-1].start_s >= audio_s - END_GUESS_S:
-                words.pop()
-        return self._timed(request, trim_loop(words_of(utt.committed), words))
+    # -- segmenter actions -----------------------------------------------------------
 
-    def _timed(self, request: DecodeRequest, words: Sequence[Word]) -> list[TimedWord]:
-        return [TimedWord(w, request.start_s + w.start_s, request.start_s + w.end_s) for w in words]
-
-    def _on_redecode(
-        self, utt: _Utterance, request: DecodeRequest, result: DecodeResult
-    ) -> list[Event]:
-        if request.committed_words != len(utt.committed):
+    def _on_action(self, action: SegAction, now_s: float) -> list[Event]:
+        if isinstance(action, Started):
+            uid = next(self._ids)
+            first = FirstText(self.speaker, uid, action.start_s, self.config, self._clock)
+            first.wall_at = self._wall_at
+            self._current = _Utterance(uid, action.start_s, first)
+            self._last_partial_s = action.start_s
+            return [SpeechStarted(self.speaker, action.start_s, detected_s=now_s)]
+        utt = self._current
+        if utt is None:
             return []
-        words = self._new_words(utt, request, result)
-        text = join_words([*words_of(utt.committed), *words_of(words)])
-        rms = audio_rms(request.audio)
-        if not words or is_hallucination(text, result.avg_logprob, result.no_speech_prob, rms):
-            utt.tentative = None
+        utt.text.wall_at = self._wall_at
+        if isinstance(action, Paused):
+            self._stale(utt)
+            utt.paused = True
+            utt.audio = action.audio
             return []
-        events: list[Event] = []
-        cfg = self.config
-        heard_s = request.end_s - utt.start_s
-        if cfg.commit_while_speaking and not utt.paused and heard_s >= cfg.min_commit_audio_s:
-            n = words_to_commit(
-                utt.tentative, words, request.end_s, cfg.hold_s, cfg.max_commit_lag_s
-            )
-            if n:
-                events.append(self._commit_piece(utt, words[:n]))
-                words = words[n:]
-        utt.tentative = words
-        self._split_hint = self._sentence_end(utt, words)
-        events.insert(
-            0,
-            PartialTranscript(
-                self.speaker,
-                utt.id,
-                utt.start_s,
-                request.end_s,
-                text,
-                self._clock(),
-                stable_chars=len(join_words(words_of(utt.committed))),
-            ),
+        if isinstance(action, Resumed):
+            self._stale(utt)
+            utt.paused = False
+            utt.audio = None
+            return []
+        if isinstance(action, Discarded):
+            self._current = None
+            return [
+                SpeechDiscarded(self.speaker, action.start_s, action.speech_end_s, detected_s=now_s)
+            ]
+        assert isinstance(action, Ended)
+        self._current = None
+        if action.forced or utt.audio is None or len(utt.audio) != len(action.audio):
+            # A split, an end without a pause first, or the input ending mid-pause:
+            # no speculative decode covers exactly this audio.
+            self._stale(utt)
+            utt.audio = action.audio
+        utt.ended = True
+        utt.end_s = max(action.speech_end_s, utt.text.piece_start_s)
+        utt.speech_end_wall = self._wall_at(action.speech_end_s)
+        utt.rms = audio_rms(action.audio)
+        self._pending.append(utt)
+        ended = SpeechEnded(
+            self.speaker, utt.start_s, action.speech_end_s, detected_s=now_s, forced=action.forced
         )
-        return events
+        return [ended, *self._emit_finals()]
 
-    def _sentence_end(
-        self, utt: _Utterance, tentative: list[TimedWord]
-    ) -> tuple[float, float] | None:
-        if not self.config.split_at_sentences:
-            return None
-        return sentence_end(
-            [*utt.committed[-1:], *tentative], utt.piece_start_s, self.config.sentence_search_s
-        )
+    @staticmethod
+    def _stale(utt: _Utterance) -> None:
+        """The audio a final would cover has changed: forget its decode."""
+        utt.version += 1
+        utt.final_request = utt.final_result = None
 
-    def _commit_piece(self, utt: _Utterance, words: Sequence[TimedWord]) -> Event:
-        """Commit ``words`` while the utterance goes on."""
-        start_s = utt.piece_start_s
-        end_s = max(start_s, words[-1].end_s)
-        utt.committed.extend(words)
-        utt.piece_start_s = end_s
-        self._remember(words)
-        event = FinalTranscript(
-            speaker=self.speaker,
-            utterance_id=utt.id,
-            start_s=start_s,
-            end_s=end_s,
-            text=join_words(words_of(words)),
-            speech_end_wall=self._wall_at(end_s),
-            decoded_wall=self._clock(),
-            piece=utt.pieces,
-            last=False,
-        )
-        utt.pieces += 1
-        return event
+    def _find(self, utterance_id: int) -> _Utterance | None:
+        for utt in self._pending:
+            if utt.id == utterance_id:
+                return utt
+        cur = self._current
+        return cur if cur is not None and cur.id == utterance_id else None
 
-    def _commit_final(
-        self, utt: _Utterance, request: DecodeRequest, result: DecodeResult
-    ) -> list[Event]:
-        self._pending.pop(utt.id, None)
-        words = self._new_words(utt, request, result)
-        whole = join_words([*words_of(utt.committed), *words_of(words)])
-        if utt.pieces == 0 and is_hallucination(
-            whole, result.avg_logprob, result.no_speech_prob, utt.rms
-        ):
-            return []
-        self._remember(words)
-        return [
-            FinalTranscript(
-                speaker=self.speaker,
-                utterance_id=utt.id,
-                start_s=utt.piece_start_s,
-                end_s=utt.end_s,
-                text=join_words(words_of(words)),
-                speech_end_wall=utt.speech_end_wall,
-                decoded_wall=self._clock(),
-                avg_logprob=result.avg_logprob,
-                no_speech_prob=result.no_speech_prob,
-                piece=utt.pieces,
-                last=True,
-            )
-        ]
+    # -- finals ----------------------------------------------------------------------
 
-    def _remember(self, words: Sequence[TimedWord]) -> None:
-        for word in words:
-            self._context.extend(word.word.tokens)
-
-    def _request(self, kind: DecodeKind, utt: _Utterance, audio: np.ndarray, end_s: float) -> None:
-        """Ask for a decode of ``audio`` (the utterance from its start) from the
-        overlap words on, with them forced as the prefix."""
-        cfg = self.config
-        overlap = utt.committed[-cfg.overlap_words :] if cfg.overlap_words else []
-        begin = utt.start_s
-        if overlap:
-            begin = max(utt.start_s, overlap[0].start_s - cfg.overlap_margin_s)
-        window = audio[int(round((begin - utt.start_s) * SAMPLE_RATE_HZ)) :]
-        context = utt.context
-        if cfg.context_prompt:
-            earlier = utt.committed[: len(utt.committed) - len(overlap)]
-            context = (*context, *(t for w in earlier for t in w.word.tokens))
-        self._submit(
-            DecodeRequest(
-                kind=kind,
+    def _schedule_final(self) -> list[DecodeRequest]:
+        """Ask for every final decode this stream needs that is not in flight: the
+        ended utterances', and a speculative one for a paused utterance."""
+        out = []
+        for utt in [*self._pending, self._current]:
+            if utt is None or utt.audio is None or utt.final_request is not None:
+                continue
+            if not (utt.ended or utt.paused):
+                continue
+            request = DecodeRequest(
+                kind=DecodeKind.FINAL,
                 speaker=self.speaker,
                 utterance_id=utt.id,
                 version=utt.version,
-                audio=window,
-                start_s=begin,
-                end_s=end_s,
+                audio=utt.audio,
+                start_s=utt.start_s,
+                end_s=utt.start_s + len(utt.audio) / SAMPLE_RATE_HZ,
                 requested_wall=self._clock(),
                 reply=self._reply,
-                prefix=tuple(t for w in overlap for t in w.word.tokens),
-                known=tuple(w.word for w in overlap),
-                context=context[-CONTEXT_TOKENS:],
-                committed_words=len(utt.committed),
+                offline=True,
+                wanted=_still_wanted(utt),
+            )
+            utt.final_request = request
+            out.append(request)
+        return out
+
+    def _emit_finals(self) -> list[Output]:
+        """Emit the finals that are ready, oldest first, and ask for the next one."""
+        out: list[Output] = []
+        while self._pending and self._pending[0].final_result is not None:
+            utt = self._pending.popleft()
+            out.extend(self._finish(utt))
+        out.extend(self._schedule_final())
+        return out
+
+    def _finish(self, utt: _Utterance) -> list[Event]:
+        request, result = utt.final_request, utt.final_result
+        assert request is not None and result is not None and utt.audio is not None
+        words = self._final_words(request, result)
+        whole = join_words(words_of(words))
+        if is_hallucination(whole, result.avg_logprob, result.no_speech_prob, utt.rms, whole=True):
+            words, whole = [], ""
+        pieces = utt.text.pieces
+        if result.failed and pieces:
+            # The decoder failed (said once on stderr): keep what the pieces said
+            # rather than erase the utterance.
+            whole = utt.text.joined
+        decoded_wall = self._clock()
+        if pieces == 0:
+            if not whole:
+                return []
+            return [
+                FinalTranscript(
+                    speaker=self.speaker,
+                    utterance_id=utt.id,
+                    start_s=utt.start_s,
+                    end_s=utt.end_s,
+                    text=whole,
+                    speech_end_wall=utt.speech_end_wall,
+                    decoded_wall=decoded_wall,
+                    avg_logprob=result.avg_logprob,
+                    no_speech_prob=result.no_speech_prob,
+                )
+            ]
+        out: list[Event] = []
+        # The words after the pieces close the first text; the revision replaces it.
+        floor_s = utt.text.piece_start_s
+        rest = [w for w in words if (w.start_s + w.end_s) / 2 >= floor_s]
+        if rest:
+            out.append(
+                FinalTranscript(
+                    speaker=self.speaker,
+                    utterance_id=utt.id,
+                    start_s=floor_s,
+                    end_s=utt.end_s,
+                    text=join_words(words_of(rest)),
+                    speech_end_wall=utt.speech_end_wall,
+                    decoded_wall=decoded_wall,
+                    avg_logprob=result.avg_logprob,
+                    no_speech_prob=result.no_speech_prob,
+                    piece=pieces,
+                    last=True,
+                )
+            )
+        out.append(
+            TranscriptRevision(
+                speaker=self.speaker,
+                utterance_id=utt.id,
+                start_s=utt.start_s,
+                end_s=utt.end_s,
+                text=whole,
+                speech_end_wall=utt.speech_end_wall,
+                decoded_wall=decoded_wall,
+                avg_logprob=result.avg_logprob,
+                no_speech_prob=result.no_speech_prob,
             )
         )
+        return out
+
+    def _final_words(self, request: DecodeRequest, result: DecodeResult) -> list[TimedWord]:
+        """The decode's words with stream times, without a decoder loop or a guess
+        past the end of the audio."""
+        words: list[Word] = list(result.words)
+        audio_s = len(request.audio) / SAMPLE_RATE_HZ
+        while words and words[-1].start_s >= audio_s - END_GUESS_S:
+            words.pop()
+        words = trim_loop([], words)
+        return [TimedWord(w, request.start_s + w.start_s, request.start_s + w.end_s) for w in words]
+
+
+def _still_wanted(utt: _Utterance) -> Callable[[], bool]:
+    """For the ASR worker: is the request it is about to decode still the one this
+    utterance waits for? (Read from the worker's thread; a stale answer only costs
+    one decode.)"""
+    request_version = utt.version
+    return lambda: utt.version == request_version

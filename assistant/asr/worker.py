@@ -31,7 +31,12 @@ class Decoder(Protocol):
     """What the worker needs from a model (WhisperDecoder, or a test double)."""
 
     def decode(
-        self, audio: np.ndarray, prefix: Sequence[int] = (), context: Sequence[int] = ()
+        self,
+        audio: np.ndarray,
+        prefix: Sequence[int] = (),
+        context: Sequence[int] = (),
+        timestamps: bool = True,
+        offline: bool = False,
     ) -> DecodeResult: ...
 
 
@@ -51,6 +56,7 @@ class AsrWorker:
         self._stopping = False
         self._busy = False
         self.dropped_partials = 0
+        self.skipped_finals = 0
         self.decode_times: deque[tuple[str, float, float]] = deque(maxlen=2000)
         self.busy_s = 0.0
         self._thread = threading.Thread(target=self._run, name="asr-worker", daemon=True)
@@ -111,16 +117,20 @@ class AsrWorker:
                     and time.monotonic() - request.requested_wall > self._stale_partial_s
                 ):
                     self.dropped_partials += 1
+                elif not request.wanted():
+                    self.skipped_finals += 1  # a speculative final overtaken by speech
                 else:
                     started = time.perf_counter()
-                    result = self._decoder.decode(request.audio, request.prefix, request.context)
+                    result = self._decoder.decode(
+                        request.audio, request.prefix, request.context, offline=request.offline
+                    )
                     elapsed = time.perf_counter() - started
                     self.busy_s += elapsed
                     self.decode_times.append((request.kind.value, result.audio_s, elapsed))
             except Exception as exc:  # a decode must never kill the worker
                 self._on_error(f"decode failed: {exc}")
                 if request.kind is DecodeKind.FINAL:
-                    result = DecodeResult("", 0.0, 1.0, 0.0, 0.0)
+                    result = DecodeResult("", 0.0, 1.0, 0.0, 0.0, failed=True)
             finally:
                 with self._cond:
                     self._busy = False

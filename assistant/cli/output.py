@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 from typing import IO
 
@@ -27,6 +28,8 @@ from assistant.events import (
     SilenceTick,
     Status,
     Suggestion,
+    TranscriptRevision,
+    is_final_text,
     to_json_dict,
 )
 from assistant.logs import safe_json, safe_text
@@ -50,10 +53,17 @@ def silence_stdout() -> None:
         os.close(devnull)
 
 
+def _words(text: str) -> list[str]:
+    return "".join(c.lower() if c.isalnum() or c.isspace() else " " for c in text).split()
+
+
 def clock(seconds: float) -> str:
     minutes, secs = divmod(max(0.0, seconds), 60)
     return f"{int(minutes):02d}:{secs:04.1f}"
 
+
+# Utterances whose printed pieces a revision can still be compared with.
+_REMEMBERED_UTTERANCES = 32
 
 # Pipeline states a caption printer mentions (the rest are routine).
 _SHOWN_STATES = (PipelineState.ERROR, PipelineState.PAUSED)
@@ -79,7 +89,10 @@ class JsonPrinter:
 class CaptionPrinter:
     """One line per utterance. A long turn's committed pieces extend its line as
     they arrive; on a terminal the words still being heard follow them, dimmed, and
-    are rewritten in place. Each event is one write (see :func:`write_out`)."""
+    are rewritten in place. When such a turn ends, its final text (the revision:
+    one decode of all of it) replaces the line if it is still the last one on a
+    terminal, and otherwise follows as a line marked "(final text)" -- unless it
+    says what the pieces said. Each event is one write (see :func:`write_out`)."""
 
     def __init__(
         self, out: IO[str] = sys.stdout, partials: bool | None = None, signals: bool = False
@@ -91,6 +104,9 @@ class CaptionPrinter:
         # The utterance whose line is open (committed pieces, no newline yet).
         self._open: tuple[str, int] | None = None
         self._open_text = ""
+        self._rewrite = out.isatty() if partials is None else partials
+        # What the pieces of recent utterances printed, for their revisions.
+        self._said: dict[tuple[str, int], str] = {}
 
     def _clear_partial(self) -> str:
         """Text that takes the dimmed words off the line, keeping its committed part."""
@@ -131,6 +147,25 @@ class CaptionPrinter:
             self._partial_shown = True
         return text
 
+    def _revision(self, event: TranscriptRevision) -> str:
+        key = (event.speaker.value, event.utterance_id)
+        printed = self._said.pop(key, None)
+        final = safe_text(event.text)
+        if printed is not None and _words(printed) == _words(final):
+            return self._close_line() if self._open == key else ""
+        width = shutil.get_terminal_size().columns
+        if self._open == key and self._rewrite and len(self._open_text) < width:
+            # Still the last line on a terminal, and one row: the final text in its
+            # place (\r and a clear reach only the row the cursor is on).
+            self._partial_shown = False
+            head = f"[{clock(event.start_s)}] {event.speaker.value:>8}:"
+            self._open, self._open_text = None, ""
+            return f"\r\033[K{head} {final}\n"
+        text = self._close_line()
+        if not final:
+            return text
+        return text + f"[{clock(event.start_s)}] {event.speaker.value:>8}: {final}  (final text)\n"
+
     def __call__(self, event: Event) -> None:
         if isinstance(event, PartialTranscript):
             if self._partials:
@@ -143,8 +178,14 @@ class CaptionPrinter:
                 said = safe_text(event.text)
                 text += " " + said
                 self._open_text += " " + said
-            if event.last:
-                text += self._close_line()
+                key = (event.speaker.value, event.utterance_id)
+                self._said[key] = f"{self._said.get(key, '')} {said}".strip()
+                while len(self._said) > _REMEMBERED_UTTERANCES:
+                    self._said.pop(next(iter(self._said)))
+            if is_final_text(event):
+                text += self._close_line()  # else its revision closes the line
+        elif isinstance(event, TranscriptRevision):
+            text = self._revision(event)
         elif isinstance(event, Suggestion):
             text = self._close_line() + (
                 f"[{clock(event.at_s)}]  >>> CARD: {safe_text(event.prompt)}\n"

@@ -1,10 +1,13 @@
 """Conversation state built from transcript events, with no I/O.
 
-``ConversationState`` is fed ``FinalTranscript`` and ``SilenceTick`` events and keeps
-the numbers the detectors read: per-speaker talk time, turns, words and questions,
+``ConversationState`` is fed final text (an utterance's one ``FinalTranscript``, or
+its ``TranscriptRevision`` when it came in pieces) and ``SilenceTick`` events and
+keeps the numbers the detectors read: per-speaker talk time, turns, words and questions,
 the current monologue, a rolling talk ratio, seconds since each side last spoke and a
 sentiment trend. Everything is on the stream clock (``*_s``), so a replayed
-transcript and a live call behave identically.
+transcript and a live call behave identically; and it holds final text only, never
+the pieces committed while someone speaks (those depend on when decodes ran), so the
+detectors that read it see the same conversation however the machine was loaded.
 """
 
 from __future__ import annotations
@@ -14,14 +17,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistant.coach.utterance import Turn, Utterance, is_backchannel, question_kind, words_of
-from assistant.events import FinalTranscript, SilenceTick, Speaker
+from assistant.events import FinalTranscript, SilenceTick, Speaker, TranscriptRevision
 
 # Enough history for every detector window (the longest is the 180 s talk-ratio
 # window; even fast talkers produce far fewer than 400 utterances in 3 minutes).
 HISTORY_UTTERANCES = 400
-# A piece continues an utterance among the last few recorded: on two channels the
-# other side's backchannels can land between two pieces of one turn.
-PIECE_LOOKBACK = 8
 
 
 class Scorer(Protocol):
@@ -41,7 +41,6 @@ class SpeakerStats:
     utterances: int = 0
     words: int = 0
     questions: int = 0
-    last_start_s: float | None = None
     last_end_s: float | None = None
 
 
@@ -73,24 +72,9 @@ class ConversationState:
 
     # -- feeding ---------------------------------------------------------------------
 
-    def add_final(self, event: FinalTranscript) -> Utterance:
-        """Record one final transcript (or one more piece of an utterance already
-        recorded) and return the derived ``Utterance``.
-
-        Pieces of one utterance are merged into a single ``Utterance``: detectors see
-        "this is a little expensive for us" whole even when "expensive for us" was
-        committed a second after "this is a little", and every count (turns,
-        questions, talk time) is what it would be had the utterance arrived at once.
-        Signals name their episode by utterance id, so a detector that already fired
-        on the first piece is not reported again for the merged text.
-        """
-        earlier = self._open_piece(event) if event.piece > 0 else None
-        text = event.text if earlier is None else f"{earlier.text} {event.text}".strip()
-        start_s = event.start_s if earlier is None else min(earlier.start_s, event.start_s)
-        utt = self._utterance(event, text, start_s)
-        if earlier is not None:
-            self._replace(earlier, utt)
-            return utt
+    def add_final(self, event: FinalTranscript | TranscriptRevision) -> Utterance:
+        """Record one utterance's final text and return the derived ``Utterance``."""
+        utt = self._utterance(event)
         previous = self.history[-1] if self.history else None
         stats = self.stats.setdefault(utt.speaker, SpeakerStats())
         stats.talk_s += utt.duration_s
@@ -99,19 +83,19 @@ class ConversationState:
         stats.questions += utt.question is not None
         if previous is None or previous.speaker != utt.speaker:
             stats.turns += 1
-        stats.last_start_s = utt.start_s
         stats.last_end_s = max(utt.end_s, stats.last_end_s or 0.0)
         self._extend_monologue(utt)
         self.history.append(utt)
         self._advance_to(utt.end_s)
         return utt
 
-    def _utterance(self, event: FinalTranscript, text: str, start_s: float) -> Utterance:
+    def _utterance(self, event: FinalTranscript | TranscriptRevision) -> Utterance:
+        text = event.text
         probability = self.scorer.probability(text)
         return Utterance(
             utterance_id=event.utterance_id,
             speaker=event.speaker,
-            start_s=start_s,
+            start_s=event.start_s,
             end_s=event.end_s,
             text=text,
             words=len(words_of(text)),
@@ -121,36 +105,6 @@ class ConversationState:
             backchannel=is_backchannel(text) and event.speaker != Speaker.UNKNOWN,
             speech_end_wall=event.speech_end_wall,
         )
-
-    def _open_piece(self, event: FinalTranscript) -> Utterance | None:
-        """The recorded utterance that ``event`` continues, if it is still recent
-        (the other side may have spoken in between on a second channel)."""
-        for i, utt in enumerate(reversed(self.history)):
-            if i >= PIECE_LOOKBACK:
-                return None
-            if utt.utterance_id == event.utterance_id and utt.speaker == event.speaker:
-                return utt
-        return None
-
-    def _replace(self, old: Utterance, new: Utterance) -> None:
-        """Swap ``old`` for its grown version, moving every total by the difference."""
-        index = len(self.history) - 1 - list(reversed(self.history)).index(old)
-        self.history[index] = new
-        stats = self.stats.setdefault(new.speaker, SpeakerStats())
-        stats.talk_s += new.duration_s - old.duration_s
-        stats.words += new.words - old.words
-        stats.questions += (new.question is not None) - (old.question is not None)
-        stats.last_end_s = max(new.end_s, stats.last_end_s or 0.0)
-        mono = self.monologue
-        if mono is not None and mono.speaker == new.speaker and mono.end_s >= old.end_s:
-            self.monologue = Monologue(
-                mono.speaker,
-                mono.start_s,
-                max(mono.end_s, new.end_s),
-                mono.utterances,
-                mono.words + new.words - old.words,
-            )
-        self._advance_to(new.end_s)
 
     def _advance_to(self, end_s: float) -> None:
         self.now_s = max(self.now_s, end_s)
@@ -258,25 +212,3 @@ class ConversationState:
         mean = sum(u.negativity for u in recent) / len(recent)
         before = sum(u.negativity for u in earlier) / len(earlier)
         return mean, before
-
-    def summary(self) -> dict[str, object]:
-        """JSON-safe snapshot (for debugging and the overlay's stats panel)."""
-        return {
-            "now_s": round(self.now_s, 2),
-            "silence_s": round(self.silence_s, 2),
-            "speakers": {
-                sp.value: {
-                    "talk_s": round(st.talk_s, 2),
-                    "turns": st.turns,
-                    "words": st.words,
-                    "questions": st.questions,
-                    "since_s": _round(self.seconds_since(sp)),
-                }
-                for sp, st in self.stats.items()
-            },
-            "monologue_s": round(self.monologue.duration_s, 2) if self.monologue else 0.0,
-        }
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)

@@ -1,14 +1,17 @@
 """Suggestion engine: transcript events in, detector signals and reset cards out.
 
     engine = SuggestionEngine(load_playbook("sales-call"))
-    for event in events:            # FinalTranscript | SilenceTick
+    for event in events:            # final text | SilenceTick
         for out in engine.feed(event):  # Signal | Suggestion
             ...
 
-Runs on every final transcript *and* every silence tick, so dead air is caught
-while it is happening. All policy (pacing, cooldowns, de-duplication, a cap on cards
-per minute) is on the stream clock, so a replayed call gets the same cards as a live
-one.
+Runs on every utterance's final text (``is_final_text``: its one
+``FinalTranscript`` or its ``TranscriptRevision``) *and* every silence tick, so dead
+air is caught while it is happening. Pieces committed while someone speaks are
+ignored: they depend on when decodes ran, and the same audio must give the same
+cards in real time, in fast replay and on a loaded machine. All policy (pacing,
+cooldowns, de-duplication, a cap on cards per minute) is on the stream clock, so a
+replayed call gets the same cards as a live one.
 
 Pacing puts the most useful card first (the playbook's ``[pacing]``): when signals
 collide on one event the most important wins (severity, then urgency, then
@@ -27,7 +30,16 @@ from dataclasses import dataclass
 from assistant.coach.conversation import ConversationState, Scorer
 from assistant.coach.detectors import Context, Detector, Mode, Roles, detectors_for, run_detectors
 from assistant.coach.playbook import Playbook, Rule, Urgency
-from assistant.events import Event, FinalTranscript, Signal, SilenceTick, Speaker, Suggestion
+from assistant.events import (
+    Event,
+    FinalTranscript,
+    Signal,
+    SilenceTick,
+    Speaker,
+    Suggestion,
+    TranscriptRevision,
+    is_final_text,
+)
 
 # Remembered (detector, episode) pairs; far more than one call produces in the
 # windows that matter, and bounded so a day-long session cannot grow without limit.
@@ -104,8 +116,8 @@ class SuggestionEngine:
     def feed(self, event: Event) -> list[Signal | Suggestion]:
         """Update the state with one event; return new signals, then any suggestion."""
         speech_end_wall: float | None = None
-        if isinstance(event, FinalTranscript):
-            if not event.text.strip():
+        if isinstance(event, (FinalTranscript, TranscriptRevision)):
+            if not is_final_text(event) or not event.text.strip():
                 return []
             utterance = self.state.add_final(event)
             speech_end_wall = event.speech_end_wall

@@ -2,12 +2,11 @@
 
 The threads and queues live here and nowhere else; every decision they carry out
 is made by the pure objects they hold (Segmenter, StreamingTranscriber,
-SilenceClock). The consumer reads :meth:`Pipeline.events` on its own thread.
+StreamOrder). The consumer reads :meth:`Pipeline.events` on its own thread.
 """
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
 import queue
@@ -21,17 +20,14 @@ from assistant.asr.worker import AsrWorker, Decoder
 from assistant.errors import TurnaroundError
 from assistant.events import (
     Event,
-    FinalTranscript,
     PartialTranscript,
     PipelineState,
     RawAudio,
     Speaker,
-    SpeechEnded,
-    SpeechStarted,
     Status,
 )
+from assistant.pipeline.ordering import StreamOrder
 from assistant.pipeline.routes import AudioSource, Route
-from assistant.pipeline.silence_clock import SilenceClock
 from assistant.pipeline.source_worker import SourceWorker
 from assistant.vad.segmenter import VadConfig
 
@@ -58,11 +54,8 @@ class Pipeline:
         self.config = config or PipelineConfig()
         self.asr = AsrWorker(decoder, on_error=self._asr_error)
         self._events: queue.Queue[object] = queue.Queue(maxsize=EVENT_QUEUE_SIZE)
-        self._clock = SilenceClock()
-        self._clock_lock = threading.Lock()
-        self._progress: dict[Speaker, float] = {}
-        self._held: list[tuple[float, int, Event]] = []
-        self._seq = itertools.count()
+        self._order = StreamOrder(route.speaker for route in routes)
+        self._order_lock = threading.Lock()
         self.dropped_partials = 0
         self.error: Exception | None = None
         self._paused = threading.Event()
@@ -70,7 +63,7 @@ class Pipeline:
         self._sources: dict[int, AudioSource] = {}
         self._workers: list[SourceWorker] = []
         by_source: dict[int, list[SourceWorker]] = {}
-        for route in routes:
+        for index, route in enumerate(routes):
             worker = SourceWorker(
                 speaker=route.speaker,
                 channel=route.channel,
@@ -81,11 +74,12 @@ class Pipeline:
                 on_progress=self._on_progress,
                 on_finished=self._on_finished,
                 backlog=lambda: self.asr.pending_finals,
+                paused=self._paused.is_set,
                 vad_config=self.config.vad,
                 streaming_config=self.config.streaming,
+                utterance_ids=itertools.count(index + 1, len(routes)),
             )
             self._workers.append(worker)
-            self._progress[route.speaker] = 0.0
             self._sources[id(route.source)] = route.source
             by_source.setdefault(id(route.source), []).append(worker)
         self._fanout = by_source
@@ -99,7 +93,7 @@ class Pipeline:
         for key, source in self._sources.items():
             workers = self._fanout[key]
             source.start(self._sink_for(workers), self._end_for(workers))
-        self._emit(
+        self._emit_now(
             Status(PipelineState.LISTENING, ", ".join(s.name for s in self._sources.values()))
         )
         self._watcher.start()
@@ -114,12 +108,16 @@ class Pipeline:
                 worker.end()
 
     def pause(self) -> None:
+        """Stop listening (the audio is not even looked at); what was being said
+        is finished and transcribed. The sources and the session go on."""
         self._paused.set()
-        self._emit(Status(PipelineState.PAUSED, "listening paused"))
+        for worker in self._workers:
+            worker.pause()
+        self._emit_now(Status(PipelineState.PAUSED, "listening paused"))
 
     def resume(self) -> None:
         self._paused.clear()
-        self._emit(Status(PipelineState.LISTENING, "listening resumed"))
+        self._emit_now(Status(PipelineState.LISTENING, "listening resumed"))
 
     @property
     def lag_s(self) -> float:
@@ -158,22 +156,23 @@ class Pipeline:
 
         return on_end
 
-    def _emit(self, event: Event) -> None:
-        """Hold stream events until every stream has reached their time, so the
-        consumer sees both speakers in stream order even when one worker runs ahead
-        (fast replay). In real time the streams move together and nothing waits."""
-        key = _stream_time(event)
-        with self._clock_lock:
-            if isinstance(event, (SpeechStarted, SpeechEnded)):
-                self._clock.on_speech(event)
-            if key is None or key <= min(self._progress.values()):
-                ready = [event]
-            else:
-                heapq.heappush(self._held, (key, next(self._seq), event))
-                ready = []
-        self._put(ready)
+    def _emit(self, speaker: Speaker, event: Event) -> None:
+        """A stream event, released in stream order (``StreamOrder``)."""
+        if isinstance(event, Status):
+            self._emit_now(event)
+            return
+        with self._order_lock:
+            self._put(self._order.emit(speaker, event))
 
-    def _put(self, events: list[object]) -> None:
+    def _emit_now(self, event: Event) -> None:
+        """An event not tied to the stream clock (status, errors)."""
+        with self._order_lock:
+            self._put([event])
+
+    def _put(self, events: list[Event]) -> None:
+        """Hand events to the consumer, in order: the caller holds the order lock,
+        so two workers' releases never interleave. A full queue blocks the worker
+        (back-pressure), except for partials, which a newer one replaces anyway."""
         for event in events:
             if isinstance(event, PartialTranscript):
                 try:
@@ -183,25 +182,16 @@ class Pipeline:
             else:
                 self._events.put(event)
 
-    def _on_progress(self, speaker: Speaker, now_s: float) -> None:
-        with self._clock_lock:
-            self._progress[speaker] = now_s
-            watermark = min(self._progress.values())
-            ready: list[object] = []
-            while self._held and self._held[0][0] <= watermark:
-                ready.append(heapq.heappop(self._held)[2])
-            # All streams start together; tick up to the slowest live one.
-            live = [t for t in self._progress.values() if t != math.inf]
-            if live:
-                ready.extend(self._clock.advance(min(live)))
-        self._put(ready)
+    def _on_progress(self, speaker: Speaker, settled_s: float) -> None:
+        with self._order_lock:
+            self._put(self._order.progress(speaker, settled_s))
 
     def _on_finished(self, speaker: Speaker) -> None:
         """A stream ended: it no longer holds the others back."""
         self._on_progress(speaker, math.inf)
 
     def _asr_error(self, message: str) -> None:
-        self._emit(Status(PipelineState.ERROR, message))
+        self._emit_now(Status(PipelineState.ERROR, message))
 
     def _watch(self) -> None:
         for worker in self._workers:
@@ -209,11 +199,11 @@ class Pipeline:
         errors = [w.error for w in self._workers if w.error is not None]
         if errors:
             self.error = errors[0]
-            self._emit(Status(PipelineState.ERROR, str(errors[0])))
+            self._emit_now(Status(PipelineState.ERROR, str(errors[0])))
         for source in self._sources.values():
             source.stop()
         self.asr.stop()
-        self._emit(
+        self._emit_now(
             Status(
                 PipelineState.STOPPED,
                 self._stop_reason,
@@ -222,15 +212,6 @@ class Pipeline:
             )
         )
         self._events.put(_DONE)
-
-
-def _stream_time(event: Event) -> float | None:
-    """Where an event sits on the stream clock (None: not tied to the stream)."""
-    if isinstance(event, SpeechStarted):
-        return event.start_s
-    if isinstance(event, (SpeechEnded, PartialTranscript, FinalTranscript)):
-        return event.end_s
-    return None
 
 
 def wait_for(pipeline: Pipeline, timeout_s: float) -> list[Event]:

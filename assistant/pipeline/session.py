@@ -25,7 +25,15 @@ from typing import Any
 from assistant.asr.decoder import WhisperDecoder
 from assistant.asr.models import DEFAULT_MODEL, resolve_model
 from assistant.errors import DeviceLostError, OutputError, TurnaroundError
-from assistant.events import Event, FinalTranscript, Signal, SilenceTick, Suggestion, to_json_dict
+from assistant.events import (
+    Event,
+    FinalTranscript,
+    Signal,
+    SilenceTick,
+    Suggestion,
+    TranscriptRevision,
+    to_json_dict,
+)
 from assistant.logs import say
 from assistant.pipeline.core import Pipeline, PipelineConfig
 from assistant.pipeline.routes import Route
@@ -106,7 +114,7 @@ class Session:
             current = pending.pop(0)
             self.stream_s = max(self.stream_s, _stream_time(current))
             if self.recorder is not None and isinstance(
-                current, (FinalTranscript, Signal, Suggestion)
+                current, (FinalTranscript, TranscriptRevision, Signal, Suggestion)
             ):
                 self.recorder.write(to_json_dict(current))
             for handler in list(self.handlers):
@@ -211,7 +219,7 @@ def _name(handler: Handler) -> str:
 
 
 def _stream_time(event: Event) -> float:
-    if isinstance(event, FinalTranscript):
+    if isinstance(event, (FinalTranscript, TranscriptRevision)):
         return event.end_s
     if isinstance(event, SilenceTick):
         return event.now_s

@@ -18,7 +18,14 @@ from __future__ import annotations
 
 from collections import deque
 
-from assistant.events import FinalTranscript, PipelineState, SilenceTick, SpeechEnded, Status
+from assistant.events import (
+    FinalTranscript,
+    PipelineState,
+    SilenceTick,
+    SpeechEnded,
+    Status,
+    TranscriptRevision,
+)
 
 # A lag report is believed this long; reports come ~30 a second while behind.
 REPORT_HOLD_S = 1.5
@@ -40,7 +47,7 @@ class BehindClock:
     def on_event(self, event: object, now: float) -> None:
         if isinstance(event, SpeechEnded):
             self._waiting.append((event.speaker.value, event.end_s, now))
-        elif isinstance(event, FinalTranscript):
+        elif isinstance(event, (FinalTranscript, TranscriptRevision)):
             speaker = event.speaker.value
             self._keep(lambda sp, end: sp != speaker or end > event.end_s + 0.5)
         elif isinstance(event, SilenceTick):

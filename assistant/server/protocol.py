@@ -184,7 +184,9 @@ class Caption(ServerMessage):
     id: str  # "u<utterance id>": a later caption replaces the earlier with the same id
     speaker: str  # a Speaker value
     text: str  # the utterance so far
-    final: bool  # the utterance is over: text will not change again
+    # The utterance is over and this is its final text: it will not change again
+    # (an utterance that came in pieces is final with its revision).
+    final: bool
     start_s: float
     end_s: float
     lat: dict[str, float] | None = None  # committed text: pipeline stage latencies, seconds

@@ -24,6 +24,8 @@ from assistant.events import (
     SilenceTick,
     Status,
     Suggestion,
+    TranscriptRevision,
+    is_final_text,
 )
 from assistant.server.lag import BehindClock
 from assistant.server.latency import LatencyOrigin
@@ -71,7 +73,7 @@ def _r(value: float) -> float:
 
 
 def _caption(
-    event: PartialTranscript | FinalTranscript,
+    event: PartialTranscript | FinalTranscript | TranscriptRevision,
     text: str,
     final: bool,
     stable: int,
@@ -116,7 +118,8 @@ class OverlayState:
         self._known_cards: OrderedDict[str, _ActiveCard] = OrderedDict()
         self._feedback_given: set[tuple[str, str]] = set()
         self._origins: OrderedDict[str, LatencyOrigin] = OrderedDict()
-        self._last_final: FinalTranscript | None = None
+        # The last final text shown: a card the coach raised on it takes its timing.
+        self._last_final: FinalTranscript | TranscriptRevision | None = None
         self._metrics: Metrics | None = None
         self._metrics_sent_wall = -1e9
         self._asr_lag_s = 0.0
@@ -139,6 +142,8 @@ class OverlayState:
             return [caption]
         if isinstance(event, FinalTranscript):
             return self._on_final(event, now)
+        if isinstance(event, TranscriptRevision):
+            return self._on_revision(event, now)
         if isinstance(event, SilenceTick):
             self._now_s = max(self._now_s, event.now_s)
             self._queue_lag_s = max(0.0, now - event.wall)
@@ -169,15 +174,17 @@ class OverlayState:
         return self._metrics_if_due(now, force=True) if due else []
 
     def _on_final(self, event: FinalTranscript, now: float) -> list[ServerMessage]:
-        """A committed piece: the utterance's caption grows by it (and is final with
-        the last piece)."""
+        """A committed piece: the utterance's caption grows by it. It is final with
+        an utterance's one final; one that came in pieces is final with its revision,
+        which follows its last piece."""
         self._last_final = event
+        done = is_final_text(event)
         speaker = event.speaker.value
         uid, so_far = self._committed.get(speaker, (event.utterance_id, ""))
         if uid != event.utterance_id:
             so_far = ""
         text = f"{so_far} {event.text}".strip() if event.text.strip() else so_far
-        if event.last:
+        if done:
             self._committed.pop(speaker, None)
             self._partials.pop(speaker, None)
         else:
@@ -188,8 +195,8 @@ class OverlayState:
             self._now_s = max(self._now_s, event.end_s)
         self._asr_lag_s = max(0.0, event.latency_s)
         lat = {"final_s": _r(event.latency_s), "queued_s": _r(now - event.decoded_wall)}
-        caption = _caption(event, text, event.last, len(text), lat)
-        if event.last:
+        caption = _caption(event, text, done, len(text), lat)
+        if done:
             self._finals.append(caption)
             self._remember(
                 caption.id,
@@ -199,6 +206,30 @@ class OverlayState:
             self._partials[speaker] = caption
         # A final changes the talk times: the meter moves with the coach's next frame
         # (right behind this final), not at the next tick.
+        self._frame_due = True
+        return [caption, *self._behind_changed(now)]
+
+    def _on_revision(self, event: TranscriptRevision, now: float) -> list[ServerMessage]:
+        """An utterance's final text, over the pieces shown while it was spoken: its
+        caption is replaced, and final (an empty one leaves the page)."""
+        self._last_final = event
+        speaker = event.speaker.value
+        open_uid, _ = self._committed.get(speaker, (None, ""))
+        if open_uid == event.utterance_id:
+            self._committed.pop(speaker, None)
+            self._partials.pop(speaker, None)
+        lat = {"final_s": _r(event.latency_s), "queued_s": _r(now - event.decoded_wall)}
+        caption = _caption(event, event.text, True, len(event.text), lat)
+        kept = [c for c in self._finals if c.id != caption.id]
+        self._finals.clear()
+        self._finals.extend(kept)
+        if event.text.strip():
+            self._finals.append(caption)
+            self._now_s = max(self._now_s, event.end_s)
+        self._remember(
+            caption.id,
+            LatencyOrigin("caption", event.speech_end_wall, event.decoded_wall, None, now),
+        )
         self._frame_due = True
         return [caption, *self._behind_changed(now)]
 

@@ -7,6 +7,7 @@ The format (written by ``recorder.TranscriptRecorder``), one JSON object per lin
      "input": {"kind": "file", "names": ["sample_call.ogg"]}, "realtime": true,
      "overlay": true, "version": "0.1.0"}
     {"type": "FinalTranscript", ...}     # events, as events.to_json_dict writes them
+    {"type": "TranscriptRevision", ...}  # an utterance's final text, over its pieces
     {"type": "Signal", ...}
     {"type": "Suggestion", ...}          # a card
     {"type": "Feedback", "card_id": ..., "action": "helpful" | "dismiss", ...}
@@ -16,6 +17,10 @@ The format (written by ``recorder.TranscriptRecorder``), one JSON object per lin
 Reading is forgiving where a crash or an old version explains the damage (a partial
 last line, a file from before the metadata line existed) and strict where nothing
 does (no metadata, not text): those are a one-line ``SessionReadError``.
+
+``SessionLog.finals`` is the final text the user keeps: an utterance that was
+committed in pieces while it was spoken is read as its ``TranscriptRevision`` (one
+final of the whole utterance, where the revision was recorded), never as the pieces.
 """
 
 from __future__ import annotations
@@ -78,6 +83,8 @@ class CardEvent:
 class SessionLog:
     path: Path
     meta: SessionMeta
+    # The final text, one entry per utterance (or its pieces, where no revision
+    # was recorded: a session from before revisions, or one cut off mid-utterance).
     finals: list[FinalTranscript] = field(default_factory=list)
     signals: list[Signal] = field(default_factory=list)
     suggestions: list[Suggestion] = field(default_factory=list)
@@ -139,6 +146,15 @@ def _final(d: dict[str, Any]) -> FinalTranscript:
         piece=piece,
         last=bool(d.get("last", True)),
     )
+
+
+def _revise(log: SessionLog, revised: FinalTranscript) -> None:
+    """The revision replaces its utterance's pieces (an empty one: the utterance
+    had no words after all)."""
+    key = (revised.speaker, revised.utterance_id)
+    log.finals = [f for f in log.finals if (f.speaker, f.utterance_id) != key]
+    if revised.text.strip():
+        log.finals.append(revised)
 
 
 def _evidence(d: dict[str, Any]) -> dict[str, Any]:
@@ -288,6 +304,8 @@ def _apply(log: SessionLog, record: Any, line_no: int) -> bool:
     try:
         if kind == "FinalTranscript":
             log.finals.append(_final(record))
+        elif kind == "TranscriptRevision":
+            _revise(log, _final({**record, "piece": 0, "last": True}))
         elif kind == "Suggestion":
             log.suggestions.append(_suggestion(record))
         elif kind == "Signal":

@@ -5,6 +5,11 @@ Silero probability and returns what happened: speech started, paused (silence ju
 began: the moment to decode speculatively), resumed, ended, or was discarded as too
 short. It owns the utterance's audio, so the transcriber never reassembles buffers.
 
+Every boundary is a function of the speech probabilities alone -- never of what a
+decode said, nor of when a decode finished -- so the same audio is cut into the same
+utterances in real time, in fast replay and on a busy machine, and the final text
+(one decode of each utterance) is the same too.
+
 Built for real conversation, where turn gaps are 0-300 ms and a speaker can go 20 s
 without a 0.4 s pause:
 
@@ -16,6 +21,10 @@ without a 0.4 s pause:
   ``max_utterance_s`` is cut at the frame with the lowest speech probability in the
   last few seconds (Silero's own rule for ``max_speech_duration_s``), never at a
   fixed time that may fall mid-word.
+* **One audio for the speculative and the real end.** Silence ``tail_s`` long pauses
+  the utterance (the moment to decode it speculatively) and its audio then runs to
+  the speech end plus ``tail_s``; when the silence goes on to end it, the audio is
+  exactly that, so the speculative decode is the final one.
 * **Nothing between utterances is dropped.** Each utterance's audio runs to its
   speech end plus a short tail (soft word endings), and the next one starts exactly
   where that stopped when it follows within ``bridge_s``; only a longer silence is
@@ -32,6 +41,10 @@ import numpy as np
 
 from assistant.vad.silero import FRAME_S
 
+# Measured on the real recordings with the whole-utterance final decode (30 s
+# window): see docs/performance.md, "Tail and speculative start".
+TAIL_S = 0.2
+
 
 @dataclass(frozen=True)
 class VadConfig:
@@ -40,22 +53,24 @@ class VadConfig:
     threshold: float = 0.5
     neg_threshold: float = 0.35
     # Audio kept before the first speech frame after a long silence: Silero reacts
-    # a frame or two late and a soft onset ("ask not") is lost with only 0.2 s.
-    pre_roll_s: float = 0.3
+    # late to a soft onset -- on the real phone call it stayed under 0.5 for 0.6 s
+    # of "Oh, I'm originally ..." -- and the words before it are lost (0.3 s: WER
+    # 0.198 on the call's two channels, 0.5 s: 0.185; offline decoding's own VAD
+    # pads 0.4 s).
+    pre_roll_s: float = 0.5
     # A gap shorter than this is kept whole: the next utterance starts where the
     # previous one's audio ended, so no word can fall between them.
     bridge_s: float = 1.0
-    # Quiet audio kept after the last speech frame: Silero's probability drops
-    # before a soft final consonant has finished. jfk's "fellow Americans" decodes
-    # as "fellow America." with 0.15 s of it and whole from 0.3 s on.
-    tail_s: float = 0.3
+    # Quiet audio kept after the last speech frame (Silero's probability drops
+    # before a soft final consonant has finished), and the silence that pauses an
+    # utterance: the speculative final decode starts then.
+    tail_s: float = TAIL_S
     # End of a short utterance after this much silence. 400 ms sits between
     # natural mid-sentence pauses (150-300 ms) and turn gaps; it is also the floor
     # of end-of-speech -> final latency on a separate channel.
     end_silence_s: float = 0.4
     # ... shrinking linearly to min_end_silence_s between these utterance lengths:
-    # after several seconds of speech, a short pause is a good place to commit
-    # (0.3 s: with tail_s of quiet kept, a shorter floor would never bite).
+    # after several seconds of speech, a short pause is a good place to end.
     min_end_silence_s: float = 0.3
     shrink_from_s: float = 2.0
     shrink_until_s: float = 8.0
@@ -65,7 +80,10 @@ class VadConfig:
     # Where to look for the quietest frame: the last few seconds before the limit.
     split_search_s: float = 4.0
     # Shorter bursts are clicks, coughs and key presses, not words worth decoding.
-    min_speech_s: float = 0.25
+    # Silero sees a quiet telephone "Hello?" as speech for only 0.13 s: 0.25 s lost
+    # it, and on the real recordings 0.1 s cost nothing elsewhere (the final decode
+    # reads a click as no text).
+    min_speech_s: float = 0.1
 
     def end_silence_for(self, speech_s: float) -> float:
         """Silence that ends an utterance with ``speech_s`` seconds of speech."""
@@ -86,7 +104,8 @@ class SegState(Enum):
 
 @dataclass(frozen=True)
 class Started:
-    start_s: float
+    start_s: float  # where the utterance's audio begins (pre-roll or bridge included)
+    voiced_s: float  # where the speech itself began
 
 
 @dataclass(frozen=True)
@@ -124,9 +143,6 @@ SegAction = Started | Paused | Resumed | Ended | Discarded
 # last two frames (the next word is starting).
 PAUSE_LOOKBACK_S = 0.5
 PAUSE_GUARD_S = 0.064
-# How late Whisper's aligned word ends can be (cross-attention timing): a sentence
-# split may cut this far before the committed words' nominal end.
-ALIGNMENT_SLACK_S = 0.2
 
 
 def _frames(seconds: float) -> int:
@@ -141,10 +157,6 @@ class Segmenter:
         cfg = self.config
         self.state = SegState.SILENCE
         self.now_s = 0.0  # stream time at the end of the last frame fed
-        self.last_speech_s: float | None = None  # end of the last speech frame
-        # Forced splits never cut before this stream time: the transcriber moves it
-        # to where its committed words end, so a split cannot cut through them.
-        self.min_split_s = 0.0
         # The gap since the last utterance: whole while shorter than bridge_s.
         self._gap: deque[tuple[np.ndarray, float]] = deque(maxlen=_frames(cfg.bridge_s))
         self._gap_overflowed = True  # nothing before the stream start to bridge to
@@ -157,12 +169,13 @@ class Segmenter:
         self._paused = False
 
     @property
-    def speaking(self) -> bool:
-        return self.state is not SegState.SILENCE
-
-    @property
-    def utterance_start_s(self) -> float:
-        return self._start_s
+    def settled_s(self) -> float:
+        """Stream time before which this stream's utterance boundaries are known:
+        while speech has stopped but not yet ended, the utterance may still end
+        where it stopped."""
+        if self.state is SegState.TRAILING:
+            return min(self.now_s, self._speech_end_s)
+        return self.now_s
 
     def audio(self) -> np.ndarray:
         """The current utterance so far (for partial decodes)."""
@@ -200,7 +213,6 @@ class Segmenter:
         if prob >= cfg.neg_threshold:
             # Any frame above the lower threshold keeps an open utterance going: a
             # soft stretch (0.35-0.5) is speech Silero is unsure of, not a gap.
-            self.last_speech_s = self.now_s
             self._speech_end_s = self.now_s
             self._speech_end_frames = len(self._frames)
             if self.state is SegState.TRAILING:
@@ -220,30 +232,6 @@ class Segmenter:
         if self.now_s - self._start_s >= cfg.max_utterance_s - 1e-9:
             out.extend(self._split())
         return out
-
-    def split_at_dip(self, from_s: float, to_s: float) -> list[SegAction]:
-        """End the open utterance at the quietest frame in ``[from_s, to_s]`` if
-        Silero dipped there (below ``neg_threshold``, if only for a frame), and go
-        on with the rest as a new utterance.
-
-        The transcriber calls this when the text shows a sentence ending there: in
-        real conversation the next speaker often starts 0-300 ms later, too soon
-        for any silence rule, but the dip and the full stop together mark the turn.
-        """
-        if self.state is SegState.SILENCE:
-            return []
-        # Aligned word ends run up to ~0.2 s late, so the committed words' nominal
-        # end may already lie past the pause that really ends them.
-        floor_s = max(from_s, self.min_split_s - ALIGNMENT_SLACK_S)
-        lo = max(_frames(0.5), round((floor_s - self._start_s) / FRAME_S))
-        hi = min(len(self._frames) - 1, round((to_s - self._start_s) / FRAME_S))
-        if lo >= hi:
-            return []
-        window = self._probs[lo:hi]
-        best = min(range(len(window)), key=lambda i: window[i])
-        if window[best] >= self.config.neg_threshold:
-            return []
-        return self._cut(lo + best + 1, forced=False)
 
     def flush(self) -> list[SegAction]:
         """End of stream: close any open utterance."""
@@ -271,8 +259,7 @@ class Segmenter:
         self._speech_end_frames = len(self._frames)
         self._paused = False
         self.state = SegState.SPEECH
-        self.last_speech_s = self.now_s
-        return [Started(self._start_s)]
+        return [Started(self._start_s, frame_start)]
 
     def _end(self) -> list[SegAction]:
         start, end = self._start_s, self._speech_end_s
@@ -296,25 +283,19 @@ class Segmenter:
         self._gap.extend(items)
 
     def _split(self) -> list[SegAction]:
-        """Cut a long utterance at its quietest frame among the last seconds (but
-        after ``min_split_s``); the rest continues as a new utterance."""
+        """Cut a long utterance at its quietest frame among the last seconds; the
+        rest continues as a new utterance."""
         cfg = self.config
         n = len(self._frames)
-        lo = max(
-            _frames(1.0),  # never leave a sliver of an utterance behind
-            round((self.min_split_s - self._start_s) / FRAME_S),
-            n - _frames(cfg.split_search_s),
-        )
-        hi = n - _frames(0.1)  # not in the very last frames: the next word is starting
-        if lo >= hi:
-            if self.now_s - self._start_s < 2 * cfg.max_utterance_s:
-                return []  # committed text runs too close to now; split a little later
-            lo, hi = hi - 1, hi
+        # Never leave a sliver of an utterance behind, nor cut in the very last
+        # frames (the next word is starting).
+        lo = max(_frames(1.0), n - _frames(cfg.split_search_s))
+        hi = n - _frames(0.1)
         window = self._probs[lo:hi]
         # The quietest frame; among equals the latest, to keep the next part short.
-        return self._cut(lo + max(range(len(window)), key=lambda i: (-window[i], i)) + 1, True)
+        return self._cut(lo + max(range(len(window)), key=lambda i: (-window[i], i)) + 1)
 
-    def _cut(self, cut: int, forced: bool) -> list[SegAction]:
+    def _cut(self, cut: int) -> list[SegAction]:
         """End the utterance after frame ``cut - 1``; the rest starts the next one."""
         cut_s = self._start_s + cut * FRAME_S
         audio = np.concatenate(self._frames[:cut])
@@ -326,4 +307,4 @@ class Segmenter:
         self._first_voiced_s = cut_s
         self._speech_end_frames = max(0, self._speech_end_frames - cut)
         self._paused = False
-        return [Ended(start, speech_end, audio, forced=forced), Started(cut_s)]
+        return [Ended(start, speech_end, audio, forced=True), Started(cut_s, cut_s)]
