@@ -170,7 +170,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     path = SAMPLE_CALL if args.sample or args.file is None else args.file
     if args.file is None and not args.sample:
         raise TurnaroundError("replay needs a FILE (or --sample for the bundled sample call)")
-    routes = file_routes(path, args.realtime, args.mix, speaker_roles(args))
+    routes = file_routes(
+        path, args.realtime, args.mix, speaker_roles(args), split=getattr(args, "split", False)
+    )
     banner = f"replaying {path} ({'real time' if args.realtime else 'fast'}); Ctrl-C to stop"
     return _run_session(routes, args, args.realtime, banner)
 

@@ -162,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
         "replay",
         help="replay an audio file as if it were live",
         description="Replay a recording (wav, flac, mp3, ogg/opus, m4a). A stereo file is "
-        "split: left channel = rep, right channel = customer (use --mix to merge).",
+        "split: left channel = rep, right channel = customer (use --mix to merge); one whose "
+        "two channels carry the same signal is one speaker (use --split to split it anyway).",
     )
     src = replay.add_mutually_exclusive_group()
     src.add_argument("file", nargs="?", type=Path, help="audio file to replay")
@@ -188,7 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="as fast as possible (no partial captions)",
     )
-    replay.add_argument("--mix", action="store_true", help="mix stereo to one 'unknown' speaker")
+    stereo = replay.add_mutually_exclusive_group()
+    stereo.add_argument("--mix", action="store_true", help="mix stereo to one 'unknown' speaker")
+    stereo.add_argument(
+        "--split",
+        action="store_true",
+        help="split stereo into rep (left) and customer (right) even when both channels "
+        "carry the same signal",
+    )
     _add_stream_args(replay)
     _add_overlay_args(replay)
     _add_model_args(replay)
