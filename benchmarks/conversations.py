@@ -10,7 +10,11 @@ Every recording is real speech; each comes as it would reach Turnaround:
   -- real turn-taking is that tight -- mono and two-channel;
 * ``libri_22s``: two LibriSpeech passages back to back with a 0.15 s gap: 22 s of
   one reader who never pauses 0.4 s;
-* ``jfk``, ``ami_headset``, ``stereo_diarization``: the clips themselves.
+* ``jfk``, ``ami_headset``, ``stereo_diarization``: the clips themselves;
+* ``ami_meetings``: six real 30 s AMI meeting clips (2-4 speakers, overlapping
+  back-channels, a quiet headset mix at about -40 dBFS), mono and two-channel: the
+  clip's most talkative speaker on the first channel (the microphone), everyone
+  else on the second, each masked by the reference times.
 
 Reference ends come from the transcripts where they have times (the phone call's
 STM, MANIFEST.md for AMI); otherwise from where Silero, run offline over the whole
@@ -233,6 +237,32 @@ def stereo_diarization(data: Path) -> list[Conversation]:
     return [Conversation("stereo_diarization", audio, tuple(refs), ("LEFT", "RIGHT"))]
 
 
+def ami_meetings(data: Path) -> list[Conversation]:
+    root = data / "audio" / "ami_meetings"
+    clips = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    if not clips:
+        raise FileNotFoundError(f"no AMI meeting clips in {root}")
+    out: list[Conversation] = []
+    for clip in clips:
+        refs = read_stm(clip / f"{clip.name}.stm")
+        audio = _load(clip / f"{clip.name}.wav")
+        talk: dict[str, float] = {}
+        for ref in refs:
+            talk[ref.speaker] = talk.get(ref.speaker, 0.0) + ref.end_s - ref.start_s
+        mic = max(talk, key=lambda sp: (talk[sp], sp))
+        # Two channels: the most talkative speaker is the rep's microphone, the rest
+        # of the meeting the call's other side.
+        grouped = [
+            RefUtterance("mic" if r.speaker == mic else "remote", r.start_s, r.end_s, r.text)
+            for r in refs
+        ]
+        name = clip.name.removeprefix("ami_").removesuffix("_0000")
+        out.append(Conversation(f"ami_{name}", audio[:, None], tuple(refs)))
+        two = split_channels(audio, grouped, ("mic", "remote"))
+        out.append(Conversation(f"ami_{name}", two, tuple(grouped), ("mic", "remote")))
+    return out
+
+
 def _ref_text(path: Path) -> str:
     return " ".join(path.read_text("utf-8").split())
 
@@ -261,5 +291,6 @@ BUILDERS: dict[str, Callable[[Path], list[Conversation]]] = {
     "jfk": jfk,
     "ami_headset": ami_headset,
     "stereo_diarization": stereo_diarization,
+    "ami_meetings": ami_meetings,
     "sample_call": lambda _data: sample_call(),
 }

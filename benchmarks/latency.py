@@ -17,6 +17,8 @@ from assistant.events import (
     SpeechStarted,
     Status,
     Suggestion,
+    TranscriptRevision,
+    is_final_text,
 )
 
 from .results import percentiles
@@ -30,7 +32,9 @@ if TYPE_CHECKING:
 MATCH_TOLERANCE_S = 1.0
 
 
-def _match(final: FinalTranscript, lines: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _match(
+    final: FinalTranscript | TranscriptRevision, lines: list[dict[str, Any]]
+) -> dict[str, Any] | None:
     """The scripted line whose end this final carries (same speaker when known)."""
     best, best_d = None, MATCH_TOLERANCE_S
     for line in lines:
@@ -50,7 +54,8 @@ def analyse(
 ) -> dict[str, Any]:
     """Latency figures for one stream (see the module docstring for 'true' vs 'vad')."""
     t0 = rec.source.start_wall
-    finals = [f for f in rec.of(FinalTranscript) if f.text.strip()]
+    # Final text: an utterance's one final, or the revision over its pieces.
+    finals = [e for _, e in rec.events if is_final_text(e) and e.text.strip()]
     by_end_wall = {f.speech_end_wall: f for f in finals}
     true_end: dict[int, float] = {}  # utterance id -> wall time of the true speech end
     used: set[int] = set()
@@ -122,7 +127,7 @@ def analyse(
     return out
 
 
-def _line_score(finals: list[FinalTranscript], lines: list[dict[str, Any]], t0: float) -> Score:
+def _line_score(finals: list[Any], lines: list[dict[str, Any]], t0: float) -> Score:
     """Every scripted line scored against the committed text: its words, and when its
     last word arrived (RECIPES.md's alignment; a long turn arrives in pieces)."""
     refs = [
@@ -167,7 +172,7 @@ def _partials(rec: StreamRecord, t0: float) -> dict[str, Any]:
 
 def _rendered(
     rendered: list[dict[str, Any]],
-    finals: list[FinalTranscript],
+    finals: list[Any],
     cards: list[Suggestion],
     true_end: dict[int, float],
 ) -> dict[str, Any]:

@@ -35,8 +35,15 @@ def collect_series(sections: dict[str, Any]) -> dict[str, Any]:
         series["resources_e2e"] = e2e.pop("resources", None)
         series["lag_e2e"] = (e2e.get("lag") or {}).pop("timeline", None)
     for inp, pooled in (dig(sections, "realspeech", "pooled") or {}).items():
-        for who in ("ours", "naive"):
-            series[f"realspeech_{inp}_{who}_s"] = (pooled.get(who) or {}).get("latencies", [])
+        for who in ("first", "final", "naive"):
+            part = pooled.get(who) or {}
+            series[f"realspeech_{inp}_{who}_s"] = part.pop("recognised_latencies", [])
+            part.pop("latencies", None)
+    for row in (dig(sections, "realspeech", "recordings") or {}).values():
+        for who in ("first", "final", "offline", "naive"):
+            part = row.get(who) or {}
+            part.pop("latencies", None)
+            part.pop("recognised_latencies", None)
     long_call = dig(sections, "cost", "long_call")
     if long_call:
         series["resources_long_call"] = long_call.pop("resources", None)
@@ -64,7 +71,8 @@ def latency_by_stage(doc: dict[str, Any], out_dir: Path) -> Path | None:
     ]
     for inp in ("2ch", "mono"):
         groups += [
-            (f"real speech\n{inp}", series.get(f"realspeech_{inp}_ours_s")),
+            (f"first text\n{inp}", series.get(f"realspeech_{inp}_first_s")),
+            (f"final text\n{inp}", series.get(f"realspeech_{inp}_final_s")),
             (f"naive 2 s\n{inp}", series.get(f"realspeech_{inp}_naive_s")),
         ]
     groups = [(label, [x for x in data if x is not None]) for label, data in groups if data]

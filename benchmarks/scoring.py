@@ -8,6 +8,10 @@
 * The latency of a reference utterance is when the latest hypothesis word aligned to
   one of its words (equal or substituted) arrived, minus the utterance's reference
   end. An utterance with no aligned word is *missed*.
+* *Recognised* utterances (at least ``RECOGNISED_MIN_WORDS`` words, at least
+  ``RECOGNISED_MIN_EQUAL`` of them aligned as equal) also get a latency measured over
+  their equal words only: at a WER near 0.6 (the AMI clips) a substituted word can
+  align many seconds away, and that figure is the one to read there.
 * Each error is also charged to one reference utterance (a substitution or deletion
   to the utterance of its reference word, an insertion to the utterance of the
   reference word before it), only so the run can say how noisy its WER is (a
@@ -28,6 +32,8 @@ from dataclasses import dataclass
 from .results import bootstrap_noise, pct
 
 _DROP = re.compile(r"[^a-z0-9 ]")
+RECOGNISED_MIN_WORDS = 3
+RECOGNISED_MIN_EQUAL = 0.6
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,8 @@ class Score:
     latencies_s: tuple[float | None, ...]  # per reference utterance; None = missed
     errors_by_ref: tuple[int, ...] = ()  # per reference utterance, as latencies_s
     words_by_ref: tuple[int, ...] = ()
+    # Per reference utterance: latency to its last equal word if it was recognised.
+    recognised_s: tuple[float | None, ...] = ()
 
     @property
     def wer(self) -> float:
@@ -70,6 +78,7 @@ class Score:
             self.latencies_s + other.latencies_s,
             self.errors_by_ref + other.errors_by_ref,
             self.words_by_ref + other.words_by_ref,
+            self.recognised_s + other.recognised_s,
         )
 
 
@@ -101,11 +110,12 @@ def score(refs: Sequence[RefUtterance], hyps: Iterable[Committed]) -> Score:
     if not ref_words:
         return Score(len(hyp_words), 0, ())
     if not hyp_words:
-        return Score(
-            len(ref_words), len(ref_words), (None,) * len(refs), words_by_ref, words_by_ref
-        )
+        none = (None,) * len(refs)
+        return Score(len(ref_words), len(ref_words), none, words_by_ref, words_by_ref, none)
     out = jiwer.process_words(" ".join(ref_words), " ".join(hyp_words))
     latest: list[float | None] = [None] * len(refs)
+    latest_equal: list[float | None] = [None] * len(refs)
+    equal = [0] * len(refs)
     charged = [0] * len(refs)
     for chunk in out.alignments[0]:
         if chunk.type == "insert":
@@ -121,9 +131,21 @@ def score(refs: Sequence[RefUtterance], hyps: Iterable[Committed]) -> Score:
             ref_i = owner[chunk.ref_start_idx + k]
             at = arrived[chunk.hyp_start_idx + k]
             latest[ref_i] = at if latest[ref_i] is None else max(latest[ref_i], at)
+            if chunk.type == "equal":
+                equal[ref_i] += 1
+                seen = latest_equal[ref_i]
+                latest_equal[ref_i] = at if seen is None else max(seen, at)
     latencies = tuple(None if at is None else at - refs[i].end_s for i, at in enumerate(latest))
+    recognised = tuple(
+        latest_equal[i] - refs[i].end_s
+        if latest_equal[i] is not None
+        and words_by_ref[i] >= RECOGNISED_MIN_WORDS
+        and equal[i] >= RECOGNISED_MIN_EQUAL * words_by_ref[i]
+        else None
+        for i in range(len(refs))
+    )
     errors = out.substitutions + out.deletions + out.insertions
-    return Score(errors, len(ref_words), latencies, tuple(charged), words_by_ref)
+    return Score(errors, len(ref_words), latencies, tuple(charged), words_by_ref, recognised)
 
 
 def score_channels(

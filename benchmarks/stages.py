@@ -151,7 +151,7 @@ def _median_ratio(a: list[float], b: list[float]) -> float | None:
 
 def _transcribe_time(decoder: Any, audio: np.ndarray) -> float:
     """The same loaded model through faster-whisper's usual API (pads to 30 s)."""
-    from .realspeech import transcribe
+    from .baselines import transcribe
 
     started = time.perf_counter()
     transcribe(decoder, audio)

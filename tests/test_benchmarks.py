@@ -32,7 +32,14 @@ REFERENCE_QUICK = BENCH / "reference-quick.json"
 GUARDED = tuple(
     f"realspeech.{inp}.{name}"
     for inp in ("2ch", "mono")
-    for name in ("p50_vs_naive", "p95_vs_naive", "cpu_vs_offline", "cpu_vs_naive")
+    for name in (
+        "first_p50_vs_naive",
+        "first_p95_vs_naive",
+        "final_p95_vs_naive",
+        "final_wer_vs_offline",
+        "cpu_vs_offline",
+        "cpu_vs_naive",
+    )
 )
 
 
@@ -66,7 +73,10 @@ def test_quick_run_writes_json_summary_and_plots(quick_run) -> None:
         "cost.cpu_share_silence",
         "cost.steady_rss_mb",
         "call_length.decode_growth",
-        "realspeech.2ch.wer_vs_offline",
+        "realspeech.2ch.final_wer",
+        "realspeech.2ch.first_recognised_p95",
+        "realspeech.mono.final_after_end_p95",
+        "realspeech.final_text_differs",
         *GUARDED,
     ):
         metric = doc["metrics"][name]
@@ -118,7 +128,7 @@ def test_compare_passes_an_unchanged_run(quick_run, capsys) -> None:
 
 def test_compare_flags_a_ratio_that_got_worse_beyond_its_noise(quick_run, tmp_path) -> None:
     _, run_dir, doc = quick_run
-    name = "realspeech.2ch.p95_vs_naive"
+    name = "realspeech.2ch.first_p95_vs_naive"
     metric = doc["metrics"][name]
     allowed = max(compare.DEFAULT_THRESHOLD, 1 + compare.noise_of(metric, metric))
     worse = copy.deepcopy(doc)
