@@ -84,19 +84,38 @@ def test_bad_transcript_is_one_line(tmp_path: Path, raw: str, fragment: str) -> 
     assert time.monotonic() - started < 20  # 1e12 s of transcript time: no hang
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs assistant/coach/transcript_replay.py (not this work's to edit) to read "
-    "with encoding='utf-8-sig'",
-)
+BOM = b"\xef\xbb\xbf"
+
+
 def test_a_utf8_bom_at_the_start_is_accepted(tmp_path: Path) -> None:
     """Editors on Windows save UTF-8 with a byte-order mark; it was 'not valid JSON
     (Unexpected UTF-8 BOM)' on line 1 (issue 17, item 8)."""
     path = tmp_path / "call.jsonl"
-    path.write_bytes(b"\xef\xbb\xbf" + (line() + "\n" + line(start=3, end=4) + "\n").encode())
+    path.write_bytes(BOM + (line() + "\r\n" + line(start=3, end=4) + "\r\n").encode())
     assert [u.text for u in read_transcript(path)] == ["hello", "hello"]
     result = turnaround("replay", "--transcript", str(path), "--json")
     assert result.returncode == 0, result.stderr
+    finals = [json.loads(x) for x in result.stdout.split("\n") if '"FinalTranscript"' in x]
+    assert [f["text"] for f in finals] == ["hello", "hello"]
+    # The array form (the sample call's script) too.
+    array = tmp_path / "call.json"
+    array.write_bytes(BOM + ("[" + line() + "]").encode())
+    assert [u.text for u in read_transcript(array)] == ["hello"]
+
+
+def test_a_bom_is_skipped_once_and_bytes_are_counted_from_the_file_start(
+    tmp_path: Path,
+) -> None:
+    """Only one mark at the very start is the editor's; a second one is text that
+    JSON refuses, and a bad byte is reported where it is in the file."""
+    twice = tmp_path / "twice.jsonl"
+    twice.write_bytes(BOM + BOM + line().encode())
+    with pytest.raises(TranscriptError, match=r"twice\.jsonl:1: "):
+        read_transcript(twice)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(BOM + b'{"text": "\xff"}')
+    with pytest.raises(TranscriptError, match=r"not UTF-8 text \(byte 13\)"):
+        read_transcript(bad)
 
 
 def test_huge_time_is_refused_at_once(tmp_path: Path) -> None:
@@ -158,6 +177,16 @@ def test_deeply_nested_playbook_is_one_line(tmp_path: Path) -> None:
     path.write_text("x = " + "[" * 10_000 + "]" * 10_000 + "\n")
     result = turnaround("replay", "--transcript", str(GOOD_TRANSCRIPT), "--playbook", str(path))
     assert_one_line_error(result, "nested too deeply")
+
+
+def test_a_playbook_saved_with_a_bom_coaches(tmp_path: Path) -> None:
+    """A playbook copied and edited in Notepad starts with a byte-order mark; it was
+    'not valid TOML (Invalid statement (at line 1, column 1))'."""
+    path = tmp_path / "mine.toml"
+    path.write_bytes(BOM + SALES_PLAYBOOK.read_bytes())
+    assert load_playbook(path).name == load_playbook(SALES_PLAYBOOK).name
+    result = turnaround("replay", "--transcript", str(GOOD_TRANSCRIPT), "--playbook", str(path))
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize("name", ["a" * 300, "~no-such-user-xyz/p.toml", "/dev/null/x.toml"])
@@ -277,6 +306,27 @@ def test_an_unreadable_audio_file_is_permission_denied(tmp_path: Path) -> None:
     locked.chmod(0)
     result = subprocess.run(
         [*AS_USER, sys.executable, "-m", "assistant", "replay", str(locked), "--fast"],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )  # fmt: skip
+    assert_one_line_error(result)
+    assert result.stderr.strip() == f"turnaround: error: permission denied: {locked}"
+
+
+@pytest.mark.parametrize("kind", ["transcript", "playbook"])
+def test_an_unreadable_transcript_or_playbook_is_permission_denied(
+    tmp_path: Path, kind: str
+) -> None:
+    """The playbook's said "cannot read playbook ([Errno 13] Permission denied: ...)",
+    naming the file twice; both now say it as audio and models do."""
+    locked = tmp_path / ("call.jsonl" if kind == "transcript" else "mine.toml")
+    shutil.copy(GOOD_TRANSCRIPT if kind == "transcript" else SALES_PLAYBOOK, locked)
+    locked.chmod(0)
+    transcript = locked if kind == "transcript" else GOOD_TRANSCRIPT
+    argv = ["replay", "--transcript", str(transcript), "--no-record"]
+    if kind == "playbook":
+        argv += ["--playbook", str(locked)]
+    result = subprocess.run(
+        [*AS_USER, sys.executable, "-m", "assistant", *argv],
         capture_output=True, text=True, timeout=60, cwd=REPO,
     )  # fmt: skip
     assert_one_line_error(result)

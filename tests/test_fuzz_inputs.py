@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from assistant.cli import args as cli_args
 from assistant.cli import main as cli
 from assistant.coach.playbook import Playbook, PlaybookError, load_playbook
-from assistant.coach.transcript_replay import TranscriptError, parse_line
+from assistant.coach.transcript_replay import TranscriptError, parse_line, read_transcript
 from assistant.errors import TurnaroundError
 from assistant.events import Speaker
 
@@ -87,6 +87,51 @@ def test_transcript_lines() -> None:
         assert 0 <= line.start_s <= line.end_s <= 86_400
         assert math.isfinite(line.end_s) and line.text.strip()
         line.text.encode("utf-8")  # printable, recordable, sendable
+
+    one()
+    assert count.n >= EXAMPLES
+
+
+BOM = "\ufeff".encode()
+transcript_files = st.tuples(
+    st.lists(transcript_lines | line_fields.map(json.dumps), max_size=5),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),  # a JSON array of the lines instead of JSON lines
+)
+
+
+def _read_or_error(path: Path) -> list[Any] | str:
+    try:
+        return read_transcript(path)
+    except TranscriptError as exc:
+        return str(exc).replace(str(path), "FILE")
+
+
+def test_a_bom_never_changes_what_a_transcript_file_says(tmp_path: Path) -> None:
+    """Issue 17: a file saved with a byte-order mark (Windows editors) reads exactly
+    as the same file without one: the same lines, or the same error at the same line
+    and byte of the file."""
+    count = Counter()
+    plain, marked = tmp_path / "plain.jsonl", tmp_path / "marked.jsonl"
+
+    @FUZZ
+    @given(file=transcript_files)
+    @example(file=(['{"speaker":"rep","start":0,"end":1,"text":"hi"}'], "\r\n", False))
+    @example(file=(['{"speaker":"rep","start":0,"end":1,"text":"hi"}'], "\n", True))
+    def one(file: tuple[list[str], str, bool]) -> None:
+        count()
+        lines, newline, as_array = file
+        text = "[" + ",".join(lines) + "]" if as_array else newline.join(lines)
+        data = text.encode("utf-8", "surrogatepass")  # a lone surrogate: not UTF-8
+        plain.write_bytes(data)
+        marked.write_bytes(BOM + data)
+        expected, got = _read_or_error(plain), _read_or_error(marked)
+        if isinstance(expected, str) and (byte := re.search(r"\(byte (\d+)\)", expected)):
+            # Bytes are counted from the start of the file, the mark included.
+            expected = expected.replace(byte[0], f"(byte {int(byte[1]) + len(BOM)})")
+        assert got == expected
+        if isinstance(got, str):
+            one_line(got, limit=1000)
 
     one()
     assert count.n >= EXAMPLES
@@ -183,19 +228,32 @@ def playbooks(draw: st.DrawFn) -> str:
     return text
 
 
+def _playbook_or_error(path: Path) -> Playbook | str:
+    try:
+        return load_playbook(path)
+    except PlaybookError as exc:
+        return str(exc).replace(str(path), "FILE")
+
+
 def test_playbook_toml(tmp_path: Path) -> None:
     count, valid = Counter(), Counter()
-    path = tmp_path / "playbook.toml"
+    path, marked = tmp_path / "playbook.toml", tmp_path / "marked.toml"
 
     @FUZZ
     @given(text=playbooks())
     def one(text: str) -> None:
         count()
-        path.write_text(text, encoding="utf-8", errors="surrogatepass")
-        try:
-            playbook = load_playbook(path)
-        except PlaybookError as exc:
-            one_line(str(exc), limit=2000)
+        data = text.encode("utf-8", "surrogatepass")
+        path.write_bytes(data)
+        playbook = _playbook_or_error(path)
+        # Issue 17: a byte-order mark (a Windows editor's) changes nothing.
+        marked.write_bytes(BOM + data)
+        expected = playbook
+        if isinstance(playbook, str) and (byte := re.search(r"\(byte (\d+)\)", playbook)):
+            expected = playbook.replace(byte[0], f"(byte {int(byte[1]) + len(BOM)})")
+        assert _playbook_or_error(marked) == expected
+        if isinstance(playbook, str):
+            one_line(playbook, limit=2000)
             return
         valid()
         assert isinstance(playbook, Playbook) and playbook.rules

@@ -8,6 +8,7 @@ file and field named, never mid-call.
 
 from __future__ import annotations
 
+import codecs
 import sys
 from dataclasses import dataclass
 from enum import Enum
@@ -169,12 +170,23 @@ def _read(name_or_path: str | Path) -> tuple[str, str]:
             f"playbook {name!r} not found: use one of {', '.join(BUILTIN_PLAYBOOKS)} "
             "or the path of a .toml file"
         )
+    skipped = 0  # bytes of byte-order mark before the text
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise PlaybookError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MB; not a playbook")
-        return path.read_text(encoding="utf-8"), str(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlaybookError(f"{path}: cannot read playbook ({exc})") from exc
+        data = path.read_bytes()
+        # A Windows editor's byte-order mark is skipped, as in transcripts: TOML
+        # refuses it ("Invalid statement (at line 1, column 1)").
+        if data.startswith(codecs.BOM_UTF8):
+            skipped = len(codecs.BOM_UTF8)
+        return data[skipped:].decode("utf-8"), str(path)
+    except PermissionError:
+        # Said, as for audio, transcripts and models; str(exc) read "[Errno 13] ...".
+        raise PlaybookError(f"permission denied: {path}") from None
+    except OSError as exc:
+        raise PlaybookError(f"{path}: cannot read playbook ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise PlaybookError(f"{path}: not UTF-8 text (byte {skipped + exc.start})") from None
 
 
 def parse_playbook(data: dict[str, Any], origin: str = "playbook") -> Playbook:

@@ -14,6 +14,7 @@ lines is noticed exactly as it would be live.
 
 from __future__ import annotations
 
+import codecs
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -144,18 +145,27 @@ def _short(text: str, limit: int = 80) -> str:
 
 def read_transcript(path: Path) -> list[TranscriptLine]:
     """All utterances of a JSONL transcript (blank lines skipped)."""
+    skipped = 0  # bytes of byte-order mark before the text
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise TranscriptError(
                 f"{path}: larger than {MAX_FILE_BYTES >> 20} MB; not a transcript"
             )
+        data = path.read_bytes()
+        # Windows editors (Notepad among them) may start a UTF-8 file with a
+        # byte-order mark: it is no part of the text, and JSON refuses it.
+        if data.startswith(codecs.BOM_UTF8):
+            skipped = len(codecs.BOM_UTF8)
         # Lines end at \n (or \r\n) only: str.splitlines() also splits at U+2028,
         # U+0085 and other characters that JSON allows inside a string.
-        raw_lines = path.read_text(encoding="utf-8").split("\n")
+        raw_lines = data[skipped:].decode("utf-8").split("\n")
     except FileNotFoundError:
         raise TranscriptError(f"{path}: transcript file not found") from None
     except UnicodeDecodeError as exc:
-        raise TranscriptError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        # The byte the user's hex editor shows: counted from the file's start.
+        raise TranscriptError(f"{path}: not UTF-8 text (byte {skipped + exc.start})") from None
+    except PermissionError:
+        raise TranscriptError(f"permission denied: {path}") from None
     except OSError as exc:
         raise TranscriptError(f"{path}: cannot read transcript ({exc.strerror or exc})") from None
     if raw_lines and raw_lines[0].lstrip().startswith("["):
