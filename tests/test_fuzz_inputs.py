@@ -313,8 +313,22 @@ def command_lines(draw: st.DrawFn) -> list[str]:
     return argv
 
 
-def _runs_cheaply(args: Any) -> bool:
-    """Commands that finish in milliseconds and touch no device or model."""
+def _has_no_overlay(args: Any) -> bool:
+    """A run that serves no overlay page: a text or fast replay, or --no-server."""
+    if args.command not in ("live", "replay"):
+        return False
+    if args.command == "replay" and (
+        getattr(args, "transcript", None) is not None or not args.realtime
+    ):
+        return True
+    return bool(args.no_server)
+
+
+def _runs_cheaply(args: Any, argv: list[str]) -> bool:
+    """Commands that finish in milliseconds and touch no device or model (a run
+    without an overlay given an overlay option is refused before anything loads)."""
+    if set(argv) & set(cli_args.OVERLAY_OPTIONS) and _has_no_overlay(args):
+        return True
     return args.command == "models" or (
         args.command == "replay" and getattr(args, "transcript", None) is not None
     )
@@ -344,6 +358,8 @@ def test_command_line_options(
 
     @FUZZ
     @given(argv=command_lines())
+    @example(argv=["replay", "--fast", "--port", "8765"])
+    @example(argv=["live", "--no-server", "--host", "::1", "--open"])
     def one(argv: list[str]) -> None:
         count()
         err = io.StringIO()
@@ -361,7 +377,7 @@ def test_command_line_options(
                 assert 1 <= args.threads <= cli_args.MAX_THREADS
                 assert math.isfinite(args.end_silence) and 0.05 < args.end_silence <= 10
                 assert args.token is None or re.fullmatch(r"[A-Za-z0-9._~-]{8,256}", args.token)
-            if not _runs_cheaply(args):
+            if not _runs_cheaply(args, argv):
                 return
             ran()
             rc = cli.main(argv)
@@ -371,10 +387,10 @@ def test_command_line_options(
         if rc:
             one_line(lines[-1])
             assert lines[-1].startswith("turnaround: error: ")
-        # Issue 17: an overlay option on a text replay (no overlay) is refused, never
-        # silently ignored.
-        if args.command == "replay" and set(argv) & set(cli_args.OVERLAY_OPTIONS):
-            assert rc == 2 and "no effect with --transcript" in lines[-1], (argv, lines)
+        # Issue 17: an overlay option on a run without an overlay (a text or fast
+        # replay, --no-server) is refused, never silently ignored.
+        if set(argv) & set(cli_args.OVERLAY_OPTIONS) and _has_no_overlay(args):
+            assert rc == 2 and " no effect with --" in lines[-1], (argv, lines)
 
     one()
     assert count.n >= EXAMPLES and ran.n >= 100, ran.n
