@@ -145,6 +145,7 @@ class OverlayPage:
         url = f"ws://127.0.0.1:{self.port}/ws"
         try:
             async with connect(url, origin=f"http://127.0.0.1:{self.port}") as ws:
+                self._ws, self._loop = ws, asyncio.get_running_loop()
                 self.connected.set()
                 async for raw in ws:
                     self.messages.append((time.monotonic(), json.loads(raw)))
@@ -156,6 +157,11 @@ class OverlayPage:
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [m for _, m in self.messages if m["type"] == kind]
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Send one message to the server, as the page's buttons do."""
+        done = asyncio.run_coroutine_threadsafe(self._ws.send(json.dumps(message)), self._loop)
+        done.result(timeout=10)
 
     def statuses(self) -> list[str]:
         return [m["state"] for m in self.of("status")]

@@ -71,12 +71,13 @@ def test_signal_drains_the_utterance_in_progress(wav: Path, tmp_path: Path, sig:
     time.sleep(2.0)  # "We are not interested right..." is being spoken
     # Words may already be committed (a long turn commits as it goes), but not all.
     assert not [f for f in coach.finals() if f.get("last")]
+    assert not [e for e in coach.events() if e["type"] == "TranscriptRevision"]
     coach.proc.send_signal(sig)
     assert coach.finish(60) == 0, coach.stderr
     assert "Traceback" not in coach.stderr
     assert "stopping: finishing the last utterance" in coach.stderr
-    (utterance,) = utterances(coach.finals())
-    assert coach.finals()[-1]["last"]
+    # Its final text: one final, or the revision over the pieces committed so far.
+    (utterance,) = [f["text"] for f in coach.final_texts()]
     assert "interested" in utterance.lower()
     assert texts(session_lines(tmp_path)) == [f["text"] for f in coach.finals()]
     end = session_lines(tmp_path)[-1]
@@ -274,7 +275,7 @@ def test_slow_transcription_falls_behind_boundedly_and_catches_up(tmp_path: Path
     during = [b for t, b in behind if started < t < lifted + 1]
     after = [b for t, b in behind if t > lifted + 6]
     assert during and max(during) > 0, behind
-    assert max(during) < 10
+    assert max(during) < 1.5 * slowdown_s, behind  # bounded by the slowdown, like the text
     assert after and after[-1] == 0.0, behind
 
 

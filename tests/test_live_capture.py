@@ -121,3 +121,24 @@ def test_unplugged_device_is_reported_and_keeps_earlier_text(decoder, sink) -> N
     assert errors, [e for e in events if isinstance(e, Status)]
     assert pipeline.error is not None
     assert "unplugged" in str(pipeline.error) or "stopped" in str(pipeline.error)
+
+
+def test_pause_on_a_live_device_is_not_an_unplug(decoder, sink) -> None:
+    """Paused, the pipeline drops the device's blocks on purpose: seconds without
+    audio are then not a dead device, and resumed it transcribes again (issue 17,
+    item 1: the no-audio watchdog ended the call 2 s into a pause)."""
+    pipeline = _mic_pipeline(decoder)
+    pipeline.start()
+    time.sleep(0.5)
+    pipeline.pause()
+    events = _collect(pipeline, 4.0)  # twice the no-audio limit
+    pipeline.resume()
+    subprocess.run(["paplay", f"--device={SINK}", str(AUDIO / "rep_question.flac")], check=True)
+    events += _collect(pipeline, 3.0)
+    pipeline.stop()
+    events += list(pipeline.events(timeout_s=10))
+    assert pipeline.error is None, pipeline.error
+    states = [e.state.value for e in events if isinstance(e, Status)]
+    assert "paused" in states and "error" not in states, states
+    text = " ".join(e.text for e in events if isinstance(e, FinalTranscript)).lower()
+    assert "thoughts" in text, text

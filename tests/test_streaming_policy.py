@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from assistant.asr.config import StreamingConfig
-from assistant.asr.decoder import DecodeResult, Word
 from assistant.asr.requests import DecodeKind, DecodeRequest
+from assistant.asr.results import DecodeResult, Word
 from assistant.asr.streaming import StreamingTranscriber
 from assistant.events import (
     FinalTranscript,

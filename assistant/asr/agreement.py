@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from assistant.asr.decoder import Word
+from assistant.asr.results import Word
 from assistant.asr.text_guard import collapse_repeats
 
 _KEY_RE = re.compile(r"[a-z0-9]+")
@@ -42,12 +42,13 @@ def join_words(words: Sequence[Word]) -> str:
     return out
 
 
-def trim_loop(committed: Sequence[Word], new: list[Word]) -> list[Word]:
+def trim_loop(committed: Sequence[Word], new: list[Word], restarts: bool = True) -> list[Word]:
     """``new`` without a decoder loop at its end (a decode of audio cut mid-word can
-    repeat a phrase until the token budget runs out). The committed words are never
-    changed; if the loop began inside them, nothing new is kept."""
+    repeat a phrase until the token budget runs out), and with ``restarts`` without a
+    cut-off restart of the text's opening. The committed words are never changed; if
+    the loop began inside them, nothing new is kept."""
     whole = join_words([*committed, *new])
-    kept = collapse_repeats(whole)
+    kept = collapse_repeats(whole, restarts=restarts)
     if kept == whole:
         return new
     # ``kept`` is a prefix of ``whole`` (at most a trailing comma shorter): keep the

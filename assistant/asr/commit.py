@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.asr.agreement import agreed_prefix
-from assistant.asr.decoder import Word
+from assistant.asr.results import Word
 
 
 @dataclass(frozen=True)

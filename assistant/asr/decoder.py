@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from assistant.asr.agreement import drop_repeat
 from assistant.asr.models import ModelSpec
+from assistant.asr.results import DecodeResult, Word
 from assistant.errors import ModelError
 
 SAMPLE_RATE_HZ = 16000
@@ -78,33 +80,6 @@ _UNHEARD_TAIL_S = 2.0
 # Previous-text prompt: Whisper was trained with up to 223 tokens; a sentence or two
 # is what helps with names and casing, and more costs attention at every step.
 MAX_CONTEXT_TOKENS = 48
-
-
-@dataclass(frozen=True)
-class Word:
-    """One decoded word: its text (leading space stripped, punctuation kept), the
-    token ids that spell it (with the leading space), and where it was heard in
-    seconds from the start of the decoded audio (cross-attention alignment; about
-    +-0.1 s, less reliable for a word cut off at the very end of the audio)."""
-
-    text: str
-    tokens: tuple[int, ...]
-    start_s: float = 0.0
-    end_s: float = 0.0
-    # Continues the previous word without a space: a decode forced to start after
-    # "there" may go on with "'s".
-    glued: bool = False
-
-
-@dataclass(frozen=True)
-class DecodeResult:
-    text: str  # the new text only (after the prefix)
-    avg_logprob: float
-    no_speech_prob: float
-    audio_s: float
-    decode_s: float
-    words: tuple[Word, ...] = field(default=())  # ``text`` word by word
-    failed: bool = False  # the decoder raised; the text is empty, not silence
 
 
 class WhisperDecoder:
@@ -252,6 +227,9 @@ class WhisperDecoder:
             if seek == 0:
                 no_speech = chunk_no_speech
             offset = seek / SAMPLE_RATE_HZ
+            # A window that starts at a timestamp Whisper placed early hears the
+            # last words again ("... behind the curtain on the left." twice).
+            got = tuple(drop_repeat(words, list(got))) if words else got
             words += [replace(w, start_s=w.start_s + offset, end_s=w.end_s + offset) for w in got]
             scores.append((logprob, max(1, len(got))))
             if last_ts is None:

@@ -26,8 +26,9 @@ import numpy as np
 from assistant.asr.agreement import drop_repeat, join_words, trim_loop
 from assistant.asr.commit import TimedWord, words_of, words_to_commit
 from assistant.asr.config import StreamingConfig
-from assistant.asr.decoder import SAMPLE_RATE_HZ, DecodeResult
+from assistant.asr.decoder import SAMPLE_RATE_HZ
 from assistant.asr.requests import DecodeKind, DecodeRequest
+from assistant.asr.results import DecodeResult
 from assistant.asr.text_guard import audio_rms, is_hallucination
 from assistant.events import Event, FinalTranscript, PartialTranscript, Speaker
 

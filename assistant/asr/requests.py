@@ -9,7 +9,7 @@ from enum import Enum
 
 import numpy as np
 
-from assistant.asr.decoder import DecodeResult, Word
+from assistant.asr.results import DecodeResult, Word
 from assistant.events import Speaker
 
 

@@ -43,9 +43,10 @@ import numpy as np
 from assistant.asr.agreement import join_words, trim_loop
 from assistant.asr.commit import TimedWord, words_of
 from assistant.asr.config import StreamingConfig
-from assistant.asr.decoder import SAMPLE_RATE_HZ, DecodeResult, Word
+from assistant.asr.decoder import SAMPLE_RATE_HZ
 from assistant.asr.first_text import FirstText
 from assistant.asr.requests import DecodeKind, DecodeRequest
+from assistant.asr.results import DecodeResult, Word
 from assistant.asr.text_guard import audio_rms, is_hallucination
 from assistant.events import (
     Event,
@@ -292,7 +293,7 @@ class StreamingTranscriber:
     def _finish(self, utt: _Utterance) -> list[Event]:
         request, result = utt.final_request, utt.final_result
         assert request is not None and result is not None and utt.audio is not None
-        words = self._final_words(request, result)
+        words = self._final_words(request, result, utt.end_s)
         whole = join_words(words_of(words))
         if is_hallucination(whole, result.avg_logprob, result.no_speech_prob, utt.rms, whole=True):
             words, whole = [], ""
@@ -353,14 +354,22 @@ class StreamingTranscriber:
         )
         return out
 
-    def _final_words(self, request: DecodeRequest, result: DecodeResult) -> list[TimedWord]:
+    def _final_words(
+        self, request: DecodeRequest, result: DecodeResult, speech_end_s: float
+    ) -> list[TimedWord]:
         """The decode's words with stream times, without a decoder loop or a guess
         past the end of the audio."""
         words: list[Word] = list(result.words)
         audio_s = len(request.audio) / SAMPLE_RATE_HZ
         while words and words[-1].start_s >= audio_s - END_GUESS_S:
             words.pop()
-        words = trim_loop([], words)
+        words = trim_loop([], words, restarts=False)
+        # A restart of the opening is the decoder starting over in the silence after
+        # the speech; within the speech it is the speaker saying it again (the
+        # joined-clips call repeats a sentence, and the restart rule ate it).
+        kept = trim_loop([], words)
+        if len(kept) < len(words) and words[len(kept)].start_s >= speech_end_s - request.start_s:
+            words = kept
         return [TimedWord(w, request.start_s + w.start_s, request.start_s + w.end_s) for w in words]
 
 

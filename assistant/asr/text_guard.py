@@ -66,7 +66,9 @@ def compression_ratio(text: str) -> float:
     return len(data) / len(zlib.compress(data))
 
 
-def collapse_repeats(text: str, min_period: int = 2, min_copies: int = 2) -> str:
+def collapse_repeats(
+    text: str, min_period: int = 2, min_copies: int = 2, restarts: bool = True
+) -> str:
     """Cut a decoder loop at its first repetition.
 
     A loop is ``min_copies`` or more back-to-back copies of a phrase of at least
@@ -93,7 +95,7 @@ def collapse_repeats(text: str, min_period: int = 2, min_copies: int = 2) -> str
             if copies >= min_copies and _is_cut_copy(tail, first):
                 kept = " ".join(words[: start + period]).rstrip(",;")
                 return kept
-    return _cut_restart(words, keys)
+    return _cut_restart(words, keys) if restarts else " ".join(words)
 
 
 def _is_cut_copy(tail: list[str], phrase: list[str]) -> bool:

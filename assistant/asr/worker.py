@@ -17,8 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.asr.decoder import DecodeResult
 from assistant.asr.requests import DecodeKind, DecodeRequest
+from assistant.asr.results import DecodeResult
 from assistant.events import Speaker
 
 log = logging.getLogger(__name__)

@@ -26,6 +26,9 @@ SUPPORTED = ".wav .flac .mp3 .ogg .opus .m4a .aac .webm .mka"
 # the same timing granularity as a microphone.
 REALTIME_BLOCK_S = 0.032
 FAST_BLOCK_S = 0.5
+# A real-time replay this late on its schedule was stopped, not slow: the reader
+# thread does nothing else and is never this far behind on a busy machine.
+STALL_S = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +241,11 @@ class FileSource:
                     delay = t0 + done / TARGET_RATE_HZ - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
+                    elif delay < -STALL_S:
+                        # The process was stopped (SIGSTOP, a laptop asleep): the file
+                        # goes on where it was, as a paused player does, instead of
+                        # bursting the missed seconds into the pipeline at once.
+                        t0 -= delay
                 sink(RawAudio(samples, TARGET_RATE_HZ, time.monotonic()))
         except AudioInputError as exc:
             on_end(exc)

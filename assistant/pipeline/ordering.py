@@ -2,12 +2,14 @@
 
 Each speaker's worker emits its events and reports how far its stream is settled
 (``StreamingTranscriber.settled_s``: nothing it emits later lies before that stream
-time). Below the slowest stream's settled time -- the watermark -- the order is
+time). Up to the slowest stream's settled time -- the watermark -- the order is
 final, so ``StreamOrder`` releases events there in stream-time order, and the
-silence clock's ticks between them, each tick after every speech event the VAD
-decided before it. The consumer then sees both speakers in stream order and the same
-ticks with the same silence, however the threads were scheduled: the same audio
-gives the same cards in real time, in fast replay and on a loaded machine.
+silence clock's ticks (strictly before the watermark) between them, each tick after
+every speech event before it: an utterance's end counts from where its speech
+stopped, which its stream stays settled at until the end is decided. The consumer
+then sees both speakers in stream order and the same ticks with the same silence,
+however the threads were scheduled: the same audio gives the same cards in real
+time, in fast replay and on a loaded machine.
 """
 
 from __future__ import annotations
@@ -43,10 +45,13 @@ _RANK = {
 
 
 def stream_time(event: Event) -> float:
-    """Where a stream event sits on the stream clock: speech events when the VAD
-    decided them, text at the end of the audio it covers."""
-    if isinstance(event, (SpeechStarted, SpeechEnded, SpeechDiscarded)):
+    """Where a stream event sits on the stream clock: a start or a discarded burst
+    when the VAD decided it, an end where the speech stopped, text at the end of the
+    audio it covers."""
+    if isinstance(event, (SpeechStarted, SpeechDiscarded)):
         return event.detected_s
+    if isinstance(event, SpeechEnded):
+        return event.end_s
     if isinstance(event, (PartialTranscript, FinalTranscript, TranscriptRevision)):
         return event.end_s
     raise TypeError(f"not a stream event: {type(event).__name__}")
@@ -80,7 +85,7 @@ class StreamOrder:
         while True:
             next_key = self._held[0][0] if self._held else math.inf
             tick_s = self.clock.next_tick_s
-            if next_key < watermark and next_key <= tick_s:
+            if next_key <= watermark and next_key <= tick_s:
                 event = heapq.heappop(self._held)[3]
                 if isinstance(event, (SpeechStarted, SpeechEnded, SpeechDiscarded)):
                     self.clock.on_speech(event)

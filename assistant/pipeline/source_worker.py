@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from assistant.asr.config import StreamingConfig
-from assistant.asr.decoder import DecodeResult
 from assistant.asr.requests import DecodeRequest
+from assistant.asr.results import DecodeResult
 from assistant.asr.streaming import Output, StreamingTranscriber
 from assistant.audio.resample import StreamResampler, select_channel
 from assistant.errors import DeviceLostError
@@ -221,8 +221,11 @@ class SourceWorker:
         for i in range(n_frames):
             frame = self._buffer[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]
             self._out(self.transcriber.feed(frame, self._vad(frame), self._wall_at))
+            # Frame by frame, not per block: real time hands over 32 ms blocks and
+            # fast replay 0.5 s ones, and the ordered stream must see the same
+            # settled times in both.
+            self._report_progress()
         self._buffer = self._buffer[n_frames * FRAME_SAMPLES :]
-        self._report_progress()
         if self.realtime:
             self.lag_s = time.monotonic() - block.captured_wall
             self._report_lag()

@@ -140,10 +140,8 @@ class OverlayState:
             caption = _caption(event, event.text, False, event.stable_chars)
             self._partials[caption.speaker] = caption
             return [caption]
-        if isinstance(event, FinalTranscript):
+        if isinstance(event, (FinalTranscript, TranscriptRevision)):
             return self._on_final(event, now)
-        if isinstance(event, TranscriptRevision):
-            return self._on_revision(event, now)
         if isinstance(event, SilenceTick):
             self._now_s = max(self._now_s, event.now_s)
             self._queue_lag_s = max(0.0, now - event.wall)
@@ -173,23 +171,25 @@ class OverlayState:
         )
         return self._metrics_if_due(now, force=True) if due else []
 
-    def _on_final(self, event: FinalTranscript, now: float) -> list[ServerMessage]:
-        """A committed piece: the utterance's caption grows by it. It is final with
-        an utterance's one final; one that came in pieces is final with its revision,
-        which follows its last piece."""
+    def _on_final(
+        self, event: FinalTranscript | TranscriptRevision, now: float
+    ) -> list[ServerMessage]:
+        """A committed piece grows the utterance's caption; its final text (its one
+        final, or the revision after its pieces) replaces it and makes it final (an
+        empty one takes it off the page)."""
         self._last_final = event
         done = is_final_text(event)
         speaker = event.speaker.value
         uid, so_far = self._committed.get(speaker, (event.utterance_id, ""))
-        if uid != event.utterance_id:
+        if uid != event.utterance_id or isinstance(event, TranscriptRevision):
             so_far = ""
         text = f"{so_far} {event.text}".strip() if event.text.strip() else so_far
-        if done:
+        if uid == event.utterance_id and done:
             self._committed.pop(speaker, None)
             self._partials.pop(speaker, None)
-        else:
+        elif not done:
             self._committed[speaker] = (event.utterance_id, text)
-        if not text:
+        if not text and not isinstance(event, TranscriptRevision):
             return []
         if event.text.strip():
             self._now_s = max(self._now_s, event.end_s)
@@ -197,39 +197,15 @@ class OverlayState:
         lat = {"final_s": _r(event.latency_s), "queued_s": _r(now - event.decoded_wall)}
         caption = _caption(event, text, done, len(text), lat)
         if done:
-            self._finals.append(caption)
-            self._remember(
-                caption.id,
-                LatencyOrigin("caption", event.speech_end_wall, event.decoded_wall, None, now),
-            )
+            kept = [c for c in self._finals if c.id != caption.id]
+            self._finals.clear()
+            self._finals.extend([*kept, caption] if text else kept)
+            origin = LatencyOrigin("caption", event.speech_end_wall, event.decoded_wall, None, now)
+            self._remember(caption.id, origin)
         else:
             self._partials[speaker] = caption
         # A final changes the talk times: the meter moves with the coach's next frame
         # (right behind this final), not at the next tick.
-        self._frame_due = True
-        return [caption, *self._behind_changed(now)]
-
-    def _on_revision(self, event: TranscriptRevision, now: float) -> list[ServerMessage]:
-        """An utterance's final text, over the pieces shown while it was spoken: its
-        caption is replaced, and final (an empty one leaves the page)."""
-        self._last_final = event
-        speaker = event.speaker.value
-        open_uid, _ = self._committed.get(speaker, (None, ""))
-        if open_uid == event.utterance_id:
-            self._committed.pop(speaker, None)
-            self._partials.pop(speaker, None)
-        lat = {"final_s": _r(event.latency_s), "queued_s": _r(now - event.decoded_wall)}
-        caption = _caption(event, event.text, True, len(event.text), lat)
-        kept = [c for c in self._finals if c.id != caption.id]
-        self._finals.clear()
-        self._finals.extend(kept)
-        if event.text.strip():
-            self._finals.append(caption)
-            self._now_s = max(self._now_s, event.end_s)
-        self._remember(
-            caption.id,
-            LatencyOrigin("caption", event.speech_end_wall, event.decoded_wall, None, now),
-        )
         self._frame_due = True
         return [caption, *self._behind_changed(now)]
 
