@@ -7,6 +7,7 @@ test_overlay_browser.py puts the same four cards on the page."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from assistant.pipeline.routes import file_routes
 from assistant.pipeline.session import SessionOptions
 
 from .audio_helpers import write_wav
-from .conftest import SAMPLE_CALL
+from .conftest import REPO, SAMPLE_CALL
 from .test_cli import turnaround
 
 SCRIPT = SAMPLE_CALL.with_suffix(".json")
@@ -100,3 +101,27 @@ def test_audio_replay_shows_the_four_cards(decoder: Any, tmp_path: Path) -> None
     question = dead_air.evidence["utterances"][0]
     assert "move forward" in question["text"].lower()
     assert dead_air.at_s - question["end_s"] == pytest.approx(5.0, abs=0.6)
+
+
+NUMBER_WORDS = {"no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def test_readme_names_the_cards_a_fast_replay_of_the_sample_shows() -> None:
+    """README said the sample replay gives "one card" when it gave three or four
+    (issue 17): its sample-call paragraph is held to what a real replay prints."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start = readme.index("For the bundled call (fast replay")
+    paragraph = readme[start : readme.index("\n\n", start)]
+    count = re.search(r"\b(\w+) cards?: ", paragraph)
+    assert count is not None, "README's sample-call paragraph says no number of cards"
+    stated = [
+        (t, int(m) * 60 + int(s))
+        for t, m, s in re.findall(r"`(\w+)`(?: again)?\s+at\s+(\d+):(\d\d)", paragraph)
+    ]
+    result = turnaround("replay", "--sample", "--fast", "--json", "--no-record", timeout=300)
+    assert result.returncode == 0, result.stderr
+    cards = [json.loads(x) for x in result.stdout.splitlines() if '"type": "Suggestion"' in x]
+    assert NUMBER_WORDS[count[1]] == len(cards), [c["trigger"] for c in cards]
+    assert [t for t, _ in stated] == [c["trigger"] for c in cards]
+    # README's times are the report's, to the nearest second.
+    assert [at for _, at in stated] == [round(c["at_s"]) for c in cards]
