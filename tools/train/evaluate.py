@@ -1,6 +1,7 @@
 """Every detector figure of README from one command: text, heard, spoken, corpora.
 
     python -m tools.train.evaluate --data ../shared/eval [--no-spoken] [--fresh]
+        [--before tools/train/results/before.json]
 
 * Objections per category on the development set's untouched test split, as text
   and as tiny.en heard it (``tools.train.noise``), and on the held-out everyday set
@@ -14,7 +15,8 @@
   and as heard; SwDA / USS rows as before.
 * Time per utterance of both models.
 
-Prints Markdown and writes ``tools/train/results/evaluation.{json,md}`` (git ignored).
+Prints Markdown and writes ``tools/train/results/evaluation.{json,md}`` (git ignored);
+``--before`` puts an earlier run's figures (its ``evaluation.json``) beside each one.
 Nothing here is used for training or tuning.
 """
 
@@ -116,12 +118,26 @@ def latency(devset_lines: list[str], repeats: int = 3) -> dict[str, Any]:
     return out
 
 
+def weights_meta() -> dict[str, Any]:
+    """Which weights were scored (their training record, as shipped)."""
+    return {
+        "objections": {
+            **default_objection_model().meta,
+            "threshold": default_objection_model().threshold,
+        },
+        "negativity": {**default_model().meta, "threshold": default_model().threshold},
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/eval"))
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--no-spoken", action="store_true", help="skip espeak-ng and replay")
     parser.add_argument("--fresh", action="store_true", help="re-speak and re-replay")
+    parser.add_argument(
+        "--before", type=Path, help="an earlier evaluation.json to show beside this run"
+    )
     parser.add_argument(
         "--voices",
         nargs="+",
@@ -132,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data / "text" / "meld_dev.jsonl").exists():
         print(f"error: no evaluation data under {args.data} (pass --data DIR)", file=sys.stderr)
         return 2
-    results: dict[str, Any] = {}
+    before = json.loads(args.before.read_text("utf-8")) if args.before else None
+    results: dict[str, Any] = {"weights": weights_meta()}
     print("objections (text, heard, held-out)...", flush=True)
     results["objections"] = objection_eval.evaluate(args.data, "test")
     devset = load_devset(args.data)
@@ -155,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     results["latency"] = latency([e.text for e in devset.test])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "evaluation.json").write_text(json.dumps(results, indent=1) + "\n", "utf-8")
-    table = render(results)
+    table = render(results, before)
     (args.out / "evaluation.md").write_text(table, "utf-8")
     print(table)
     print(f"wrote {args.out / 'evaluation.json'} and {args.out / 'evaluation.md'}")

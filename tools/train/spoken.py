@@ -9,10 +9,11 @@ card is then attributed to the line whose window it falls in.
 
 Generated files live under ``tools/train/generated/spoken/`` (git ignored): the call
 (WAV and its timeline) is keyed by its lines and voices, the replay's event log by
-the call *and* the shipped weights, so new weights get a fresh replay and nothing
-stale is ever scored. The event log is kept whole (pieces, revisions, signals,
-cards), so other views of the same run, such as cards raised on first text against
-those on final text, can be scored from it later without decoding again.
+the call *and* the product (``assistant/``'s code and weights), so new weights or a
+changed featuriser get a fresh replay and nothing stale is ever scored. The event
+log is kept whole (pieces, revisions, signals, cards), so other views of the same
+run, such as cards raised on first text against those on final text, can be scored
+from it later without decoding again.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from tools.train.data import REPO, Example
 from tools.train.speech import RATE_HZ, Voice, synthesize
 
 SPOKEN_DIR = Path(__file__).resolve().parent / "generated" / "spoken"
-WEIGHTS = REPO / "assistant" / "coach" / "data"
+PRODUCT = REPO / "assistant"
 # Bump when the layout below changes: the cache key includes it.
 LAYOUT_VERSION = 1
 REP_VOICE = Voice("en-us+m3", 150)  # RECIPES.md: the voice tiny.en gets nearly right
@@ -67,11 +68,16 @@ def _key(*parts: object) -> str:
     return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def weights_key() -> str:
-    """The shipped detector weights, hashed: a replay is only valid for these."""
+def product_key() -> str:
+    """This checkout's product, hashed: its code and shipped weights. A replay log is
+    valid only for the product that wrote it; the detectors' featurisers are code, and
+    a log written by new weights through an old featuriser (or the reverse) scored
+    wrongly once (issue 19)."""
     digest = hashlib.sha1()
-    for name in ("objections.json", "negativity.json"):
-        digest.update((WEIGHTS / name).read_bytes())
+    for path in sorted(PRODUCT.rglob("*")):
+        if path.suffix in (".py", ".json", ".yaml", ".toml") and path.is_file():
+            digest.update(str(path.relative_to(PRODUCT)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -135,7 +141,7 @@ def spoken_run(
         slots = build_call(examples, customer, folder)
     else:
         slots = [Slot(**s) for s in json.loads(timeline.read_text("utf-8"))["slots"]]
-    log = folder / f"replay-{weights_key()}.jsonl"
+    log = folder / f"replay-{product_key()}.jsonl"
     cached = log.exists() and not fresh
     if cached:
         events = [json.loads(x) for x in log.read_text("utf-8").splitlines() if x.strip()]
@@ -154,18 +160,24 @@ def _slot_of(slots: list[Slot], at_s: float) -> int | None:
 
 
 def per_line(slots: list[Slot], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What the product did with each line: the customer text it heard, its objection
-    signals and cards. A line's verdict is its most confident objection signal."""
+    """What the product did with each line: the customer's final text (an utterance's
+    ``TranscriptRevision`` where it has one, else its pieces), its objection signals
+    and cards. A line's verdict is its most confident objection signal."""
     rows: list[dict[str, Any]] = [
-        {"heard": [], "signals": [], "cards": 0, "negative": False} for _ in slots
+        {"heard": {}, "signals": [], "cards": 0, "negative": False} for _ in slots
     ]
     for event in events:
         kind = event.get("type")
-        at_s = event.get("end_s") if kind == "FinalTranscript" else event.get("at_s")
+        final = kind in ("FinalTranscript", "TranscriptRevision")
+        at_s = event.get("end_s") if final else event.get("at_s")
         if at_s is None or (i := _slot_of(slots, float(at_s))) is None:
             continue
-        if kind == "FinalTranscript" and event.get("speaker") == "customer":
-            rows[i]["heard"].append(event["text"])
+        if final and event.get("speaker") == "customer":
+            pieces = rows[i]["heard"].setdefault(event.get("utterance_id"), [])
+            if kind == "TranscriptRevision":
+                pieces[:] = [event["text"]]
+            else:
+                pieces.append(event["text"])
         elif kind == "Signal" and event.get("detector") == "objection":
             rows[i]["signals"].append((event["confidence"], event["evidence"].get("category", "")))
         elif kind == "Signal" and event.get("detector") == "customer_negativity":
@@ -177,7 +189,7 @@ def per_line(slots: list[Slot], events: list[dict[str, Any]]) -> list[dict[str, 
         best = max(row["signals"], default=None)
         out.append(
             {
-                "heard": " ".join(row["heard"]),
+                "heard": " ".join(" ".join(p) for p in row["heard"].values()),
                 "category": best[1] if best else None,
                 "signals": len(row["signals"]),
                 "cards": row["cards"],
