@@ -4,7 +4,8 @@ talk, negation, pieces of one turn, speed. None of these lines is in the trainin
 
 from __future__ import annotations
 
-import time
+import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from assistant.coach.detectors.objection_model import (
 )
 from assistant.coach.engine import SuggestionEngine
 from assistant.coach.playbook import load_playbook
-from assistant.events import Signal, Suggestion
+from assistant.events import Signal, Suggestion, TranscriptRevision
 from tests.detector_helpers import CUSTOMER, REP, Harness, KeywordScorer, final
 
 TRAINING_DATA = Path(__file__).resolve().parent.parent / "benchmarks" / "data"
@@ -36,6 +37,13 @@ EVERYDAY = [
     ("We're happy with the system we've got.", "competitor"),
     ("Just email me something and I'll have a look.", "brush_off"),
     ("Sorry, I'm not interested.", "brush_off"),
+    # Issue 19's shapes: status quo and switching cost, deferral, problem denial (the
+    # first three are the issue's own examples that issue 10's weights missed).
+    ("Switching would be a huge pain for us.", "competitor"),
+    ("We've been with them for years and it works.", "competitor"),
+    ("I'm not convinced we have that problem.", "need"),
+    ("Changing suppliers would cause us far too much disruption.", "competitor"),
+    ("I'll need to run it by the rest of the team first.", "authority"),
 ]
 NEUTRAL = [
     "What would pricing look like for twenty users?",
@@ -47,6 +55,12 @@ NEUTRAL = [
     "We need this live before the summer.",
     "Sure, go on then.",
     "We need to cut the time our team spends on manual reporting.",
+    # Polarity: a positive mention of price, switching or the team is not an objection
+    # (the first is the issue's false alarm with issue 10's weights).
+    "That price seems fair for what we'd get.",
+    "Honestly the price looks fair to me.",
+    "Switching would be easy for us, honestly.",
+    "I'll show it to the team, they'll love it.",
 ]
 
 
@@ -101,30 +115,26 @@ def test_detector_signal_names_category_and_episode() -> None:
     assert set(signal.evidence["categories"]) <= set(CATEGORIES)
 
 
-def test_a_turn_in_pieces_upgrades_its_card_once() -> None:
-    """A long turn committed in pieces (same utterance id): the brush-off in the second
-    piece replaces the first piece's card at once; the same objection on a longer
-    piece is not reported again."""
+def test_a_turn_in_pieces_is_judged_once_on_its_final_text() -> None:
+    """A long turn committed in pieces (same utterance id): the pieces are first text
+    and raise nothing (the detectors read final text only, since 8e8cfa1); the
+    revision that carries the whole turn raises one objection, the brush-off at its
+    end winning over the status-quo remark before it, and one card that warns."""
     engine = SuggestionEngine(load_playbook("sales-call"), scorer=KeywordScorer())
-
-    def piece(k: int, start: float, end: float, text: str) -> list[Signal | Suggestion]:
+    pieces = [
+        (40.0, 42.0, "Look, we are fine with what we have."),
+        (42.4, 44.0, "Just send me an email."),
+    ]
+    for k, (start, end, text) in enumerate(pieces):
         event = final(CUSTOMER, start, end, text, uid=9)
-        return engine.feed(type(event)(**{**event.__dict__, "piece": k, "last": False}))
-
-    first = piece(0, 40.0, 42.0, "Look, we are fine with what we have.")
-    [card] = [o for o in first if isinstance(o, Suggestion)]
-    assert card.trigger == "objection" and card.evidence["category"] == "competitor"
-    second = piece(1, 42.4, 44.0, "Just send me an email.")
-    [upgrade] = [o for o in second if isinstance(o, Suggestion)]
-    assert upgrade.evidence["category"] == "brush_off" and upgrade.severity == "warn"
-    assert upgrade.evidence["pacing"] == f"updates {card.id}"
-    third = piece(2, 44.2, 45.0, "Thanks.")
-    merged = engine.state.last
-    assert merged is not None and merged.text.endswith("email. Thanks.")
-    verdict = default_objection_model().classify(merged.text)
-    assert verdict is not None and verdict.category == "brush_off"  # still a brush-off...
-    assert [o for o in third if isinstance(o, Signal) and o.detector == "objection"] == []
-    assert not [o for o in third if isinstance(o, Suggestion)]  # ...reported once
+        assert engine.feed(replace(event, piece=k, last=k == len(pieces) - 1)) == []
+    whole = "Look, we are fine with what we have. Just send me an email. Thanks."
+    out = engine.feed(TranscriptRevision(CUSTOMER, 9, 40.0, 45.0, whole, 45.0, 45.5))
+    [signal] = [o for o in out if isinstance(o, Signal) and o.detector == "objection"]
+    assert signal.evidence["category"] == "brush_off"
+    [card] = [o for o in out if isinstance(o, Suggestion)]
+    assert card.trigger == "objection" and card.evidence["category"] == "brush_off"
+    assert card.severity == "warn"
 
 
 @pytest.mark.parametrize(
@@ -141,16 +151,38 @@ def test_yes_to_an_offer_to_send_is_not_a_brush_off(rep_line: str, objects: bool
     assert [s.evidence["category"] for s in signals] == (["brush_off"] if objects else [])
 
 
-def test_model_is_fast_and_needs_no_download() -> None:
-    model = default_objection_model()  # shipped in the package
-    texts = [t for t, _ in EVERYDAY] + NEUTRAL
-    model.classify("warm up")
-    started = time.perf_counter()
-    for _ in range(20):
-        for text in texts:
-            model.classify(text)
-    per_utterance_ms = 1000 * (time.perf_counter() - started) / (20 * len(texts))
-    assert per_utterance_ms < 1.0
+def test_model_loads_from_the_package_without_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No download at run time: the weights are a resource of the installed package,
+    read once. (Time per utterance is measured by ``python -m tools.train.evaluate``,
+    not asserted here: a wall-clock bound fails on a busy machine, not on a slow model.)"""
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the objection model opened a socket")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    default_objection_model.cache_clear()
+    model = default_objection_model()
+    assert model.meta.get("script") == "tools/train/objections.py"
+    assert default_objection_model() is model  # loaded once
+    verdict = model.classify("Honestly, it's way too expensive for us.")
+    assert verdict is not None and verdict.category == "price"
+
+
+def test_cost_per_utterance_is_a_few_hundred_lookups() -> None:
+    """What "under a millisecond" rests on: one pass over the words and one dictionary
+    look-up per feature, so the work grows with the utterance, never with the weights
+    file (7,000+ features), and a long turn stays a few hundred look-ups."""
+    turn = (
+        "Look, I hear you, and the dashboards are nice, but we've been with our current "
+        "provider for about six years now, the team knows it inside out, and honestly "
+        "switching everything over in the middle of our busy season would be a real "
+        "headache, so I'd have to talk it over with my manager and finance before we "
+        "even think about a trial, maybe after the summer."
+    )
+    assert len(turn.split()) > 60
+    assert len(features(turn)) < 600
+    assert len(default_objection_model().weights) > 10 * len(features(turn))
 
 
 def test_weights_round_trip_and_bad_file() -> None:
