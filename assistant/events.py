@@ -5,6 +5,7 @@ One frozen dataclass per kind of message (the pipecat "frame" idea, without the
 
 * ``*_s`` stream time: seconds of audio since the stream started. A replayed file
   and a live microphone share this clock, so detectors behave the same on both.
+  Every event tied to the call says where it is on that clock: ``stream_s``.
 * ``*_wall`` monotonic wall-clock time (``time.monotonic()``), used only to
   measure latency (speech end -> final -> suggestion -> rendered).
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -73,6 +74,10 @@ class SpeechStarted:
     start_s: float
     detected_s: float = 0.0
 
+    @property
+    def stream_s(self) -> float:
+        return self.start_s
+
 
 @dataclass(frozen=True)
 class SpeechEnded:
@@ -85,6 +90,10 @@ class SpeechEnded:
     detected_s: float = 0.0
     forced: bool = False  # cut because the utterance ran too long
 
+    @property
+    def stream_s(self) -> float:
+        return self.end_s
+
 
 @dataclass(frozen=True)
 class SpeechDiscarded:
@@ -95,6 +104,10 @@ class SpeechDiscarded:
     start_s: float
     end_s: float
     detected_s: float = 0.0
+
+    @property
+    def stream_s(self) -> float:
+        return self.end_s
 
 
 @dataclass(frozen=True)
@@ -111,6 +124,10 @@ class PartialTranscript:
     text: str
     decoded_wall: float
     stable_chars: int = 0
+
+    @property
+    def stream_s(self) -> float:
+        return self.end_s
 
 
 @dataclass(frozen=True)
@@ -141,6 +158,10 @@ class FinalTranscript:
     def latency_s(self) -> float:
         return self.decoded_wall - self.speech_end_wall
 
+    @property
+    def stream_s(self) -> float:
+        return self.end_s
+
 
 @dataclass(frozen=True)
 class TranscriptRevision:
@@ -167,6 +188,10 @@ class TranscriptRevision:
     def latency_s(self) -> float:
         return self.decoded_wall - self.speech_end_wall
 
+    @property
+    def stream_s(self) -> float:
+        return self.end_s
+
 
 @dataclass(frozen=True)
 class SilenceTick:
@@ -175,6 +200,10 @@ class SilenceTick:
     now_s: float
     silence_s: float  # seconds since anyone last spoke
     wall: float
+
+    @property
+    def stream_s(self) -> float:
+        return self.now_s
 
 
 @dataclass(frozen=True)
@@ -186,6 +215,10 @@ class Signal:
     confidence: float
     at_s: float
     evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stream_s(self) -> float:
+        return self.at_s
 
 
 @dataclass(frozen=True)
@@ -207,6 +240,64 @@ class Suggestion:
         # "warn" and Severity.WARN are one severity; the field always holds the enum.
         object.__setattr__(self, "severity", Severity(self.severity))
 
+    @property
+    def stream_s(self) -> float:
+        return self.at_s
+
+
+class CardAction(str, Enum):
+    """What became of a card: the user's feedback on the page, or the overlay
+    taking it down by itself. The value is what the session file records."""
+
+    HELPFUL = "helpful"
+    DISMISS = "dismiss"
+    EXPIRED = "expired"  # shown its time and gone
+    REPLACED = "replaced"  # pushed off by a newer card
+
+
+@dataclass(frozen=True)
+class CardFeedback:
+    """The user marked a card helpful or dismissed it on the overlay. It flows
+    back through the session, so the coach's pacing and the recorder both hear of
+    it (a dismissed trigger stays quiet for longer)."""
+
+    RECORD_TYPE: ClassVar[str] = "Feedback"  # the session file's name for it
+
+    card_id: str
+    trigger: str | None
+    action: CardAction
+    at_s: float
+    after_s: float | None = None  # how long the card had been on screen
+    time: str = ""  # local wall-clock time, ISO 8601
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "action", CardAction(self.action))
+
+    @property
+    def stream_s(self) -> float:
+        return self.at_s
+
+
+@dataclass(frozen=True)
+class CardRemoved:
+    """The overlay took a card down by itself: it expired, or a newer one replaced
+    it. The overlay is free again for the coach."""
+
+    RECORD_TYPE: ClassVar[str] = "CardClosed"
+
+    card_id: str
+    trigger: str | None
+    reason: CardAction
+    at_s: float
+    time: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", CardAction(self.reason))
+
+    @property
+    def stream_s(self) -> float:
+        return self.at_s
+
 
 @dataclass(frozen=True)
 class ConversationMetrics:
@@ -221,6 +312,10 @@ class ConversationMetrics:
     monologue: Speaker | None  # who holds the floor (None: nobody has spoken yet)
     monologue_s: float  # for how long, backchannels from the other side included
     monologue_warn_s: float  # when the coach calls it a monologue
+
+    @property
+    def stream_s(self) -> float:
+        return self.now_s
 
 
 @dataclass(frozen=True)
@@ -247,6 +342,8 @@ Event = (
     | SilenceTick
     | Signal
     | Suggestion
+    | CardFeedback
+    | CardRemoved
     | ConversationMetrics
     | Status
 )
@@ -263,7 +360,7 @@ def is_final_text(event: object) -> bool:
 
 def to_json_dict(event: Event) -> dict[str, Any]:
     """Flatten an event for JSON lines / the websocket protocol."""
-    data: dict[str, Any] = {"type": type(event).__name__}
+    data: dict[str, Any] = {"type": getattr(event, "RECORD_TYPE", type(event).__name__)}
     for f in dataclasses.fields(event):
         value = getattr(event, f.name)
         if isinstance(value, Enum):

@@ -33,7 +33,7 @@ from assistant.assemble import Assembly, assemble
 from assistant.events import Event, RawAudio
 from assistant.pipeline.core import PipelineConfig
 from assistant.pipeline.routes import Route, file_routes
-from assistant.pipeline.session import Handler, Session, SessionOptions
+from assistant.pipeline.runner import Handler, Session, SessionOptions
 
 # How often the audio lag and the finals waiting are polled during a run.
 LAG_POLL_S = 0.25

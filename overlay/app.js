@@ -80,6 +80,8 @@ function ackRendered(node, id, kind, lat, receivedAt) {
 function onMessage(msg, receivedAt) {
   switch (msg.type) {
     case "snapshot":
+      connection.version = msg.protocol;
+      cards.setLimits(msg.limits);
       captions.reset(msg.captions || []);
       cards.reset(msg.cards || []);
       meters.update(msg.metrics);

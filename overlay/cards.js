@@ -2,8 +2,9 @@
 
 import { el } from "./util.js";
 
-// The stack stays glanceable only while short (the server keeps at most 3 too).
-const MAX_CARDS = 3;
+// The stack stays glanceable only while short. The server owns the limit (its
+// snapshot says it); this is only what a page shows before the first snapshot.
+const DEFAULT_MAX_CARDS = 3;
 // Grace after a card's time is up before the page removes it on its own; normally the
 // server's card_closed arrives first. Covers a page that lost its connection.
 const EXPIRY_GRACE_MS = 2000;
@@ -14,6 +15,13 @@ export class CardStack {
     this.root = root;
     this.onFeedback = onFeedback;
     this.timers = new Map();
+    this.maxCards = DEFAULT_MAX_CARDS;
+  }
+
+  /** The server's limits, from its snapshot. */
+  setLimits(limits) {
+    const max = Number(limits && limits.max_cards);
+    if (Number.isInteger(max) && max > 0) this.maxCards = max;
   }
 
   get doc() {
@@ -64,7 +72,7 @@ export class CardStack {
     node.querySelector(".dismiss").addEventListener("click", () => this.feedback(card.id, "dismiss"));
     this.root.prepend(node);
     this.timers.set(card.id, setTimeout(() => this.remove(card.id), ttl * 1000 + EXPIRY_GRACE_MS));
-    for (const extra of [...this.root.querySelectorAll(".card")].slice(MAX_CARDS)) {
+    for (const extra of [...this.root.querySelectorAll(".card")].slice(this.maxCards)) {
       this.remove(extra.dataset.id);
     }
     this.updateEmpty();

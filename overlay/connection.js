@@ -3,7 +3,6 @@
 // States reported to onState: "connecting", "open", "retrying" (with the delay),
 // "refused" (the token is wrong: retrying cannot help, so it stops).
 
-export const PROTOCOL_VERSION = 1;
 
 // Backoff: quick first retries (a server restart takes a second or two), doubling
 // up to a few seconds so a stopped server is not hammered; jitter spreads pages.
@@ -16,6 +15,9 @@ export class Connection {
     this.onMessage = onMessage;
     this.onState = onState;
     this.ws = null;
+    // The server's protocol version, from its snapshot: the server is the one place
+    // the version is written down, and the page speaks what it says.
+    this.version = null;
     this.attempt = 0;
     this.timer = null;
     const token = new URLSearchParams(location.search).get("token");
@@ -79,8 +81,8 @@ export class Connection {
   }
 
   send(message) {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
-    this.ws.send(JSON.stringify({ v: PROTOCOL_VERSION, ...message }));
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN || this.version === null) return false;
+    this.ws.send(JSON.stringify({ v: this.version, ...message }));
     return true;
   }
 }

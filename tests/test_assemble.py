@@ -137,7 +137,7 @@ def test_assemble_wires_coach_output_handlers_and_server(decoder: Any, tmp_path:
     from assistant.assemble import assemble
     from assistant.coach.playbook import load_playbook
     from assistant.pipeline.routes import file_routes
-    from assistant.pipeline.session import SessionOptions
+    from assistant.pipeline.runner import SessionOptions
     from assistant.server.server import OverlayServer
 
     seen: list[Any] = []
@@ -155,12 +155,14 @@ def test_assemble_wires_coach_output_handlers_and_server(decoder: Any, tmp_path:
             handlers=[seen.append],
         )
         handlers = running.session.handlers
-        assert handlers[0] is running.coach and running.coach.engine is not None
-        assert handlers[1:3] == [printed.append, seen.append]
+        # The recorder is an ordinary handler, first so a crash loses at most a line.
+        assert running.recorder is not None and handlers[0] is running.recorder
+        assert handlers[1] is running.coach and running.coach.engine is not None
+        assert handlers[2:4] == [printed.append, seen.append]
         assert handlers[-1] == server.handler
-        assert running.recorder is not None
-        assert server.on_feedback == running.recorder.write
-        assert server.on_card_closed == running.recorder.write
+        # What pages say about cards comes back into the session, for every handler.
+        assert server.on_feedback == running.session.inject
+        assert server.on_card_closed == running.session.inject
         assert running.run() == 0
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from assistant.audio.file_source import decode_file, write_encoded, write_wav
+from assistant.audio.transcript_file import TranscriptError, read_transcript
 from assistant.coach.playbook import PlaybookError, load_playbook
-from assistant.coach.transcript_replay import TranscriptError, read_transcript
 
 from .conftest import AUDIO, REPO
 
@@ -136,7 +136,8 @@ def test_line_separator_inside_text_is_accepted(tmp_path: Path) -> None:
     assert [u.text for u in lines] == [text, "hello"]
     result = turnaround("replay", "--transcript", str(path), "--json")
     assert result.returncode == 0, result.stderr
-    finals = [json.loads(x) for x in result.stdout.split("\n") if x]
+    events = [json.loads(x) for x in result.stdout.split("\n") if x]
+    finals = [e for e in events if e["type"] == "FinalTranscript"]
     assert finals[0]["text"] == text
 
 

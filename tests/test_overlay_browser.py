@@ -22,7 +22,14 @@ from typing import Any
 
 import pytest
 
-from assistant.events import FinalTranscript, PartialTranscript, SilenceTick, Speaker, Status
+from assistant.events import (
+    FinalTranscript,
+    PartialTranscript,
+    SilenceTick,
+    Speaker,
+    Status,
+    to_json_dict,
+)
 from assistant.server.server import OverlayServer
 
 from .conftest import CHROMIUM, REPO, SAMPLE_CALL
@@ -66,7 +73,11 @@ def calls() -> Calls:
 
 @pytest.fixture
 def server(calls: Calls) -> Iterator[OverlayServer]:
-    srv = OverlayServer(port=0, on_control=calls.controls.append, on_feedback=calls.feedback.append)
+    srv = OverlayServer(
+        port=0,
+        on_control=calls.controls.append,
+        on_feedback=lambda e: calls.feedback.append(to_json_dict(e)),
+    )
     srv.start()
     srv.describe("tiny.en", ["sample_call.ogg"])
     yield srv
@@ -113,7 +124,7 @@ def test_replayed_call_puts_captions_and_its_four_cards_on_the_page(
     from assistant.assemble import assemble
     from assistant.coach.playbook import load_playbook
     from assistant.pipeline.routes import file_routes
-    from assistant.pipeline.session import SessionOptions
+    from assistant.pipeline.runner import SessionOptions
 
     call = slice_call(SAMPLE_CALL, tmp_path / "call.wav", *SLICE_S)
     srv = OverlayServer(port=0)

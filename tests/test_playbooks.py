@@ -291,3 +291,46 @@ def test_bad_pacing_errors_name_the_problem(
     with pytest.raises(PlaybookError, match="bad.toml") as info:
         load_playbook(path)
     assert message in str(info.value)
+
+
+def test_a_dismissed_card_keeps_its_rule_quiet_for_longer() -> None:
+    """The page's dismissal flows back to the engine: the same rule stays quiet
+    for three times its cooldown, where without the dismissal it would fire again
+    once the cooldown has passed (issue 18: the card lifecycle has one owner)."""
+    from assistant.events import CardAction, CardFeedback
+
+    text = MINIMAL.replace("default_cooldown_s = 0", "default_cooldown_s = 30").replace(
+        "max_cards_per_minute = 1", "max_cards_per_minute = 10"
+    )
+
+    def cards_at(times: list[float], dismiss: bool) -> list[float]:
+        engine = _engine(text)
+        shown = []
+        for i, t in enumerate(times):
+            for card in _cards(engine.feed(final(CUSTOMER, t, t + 1, "Not interested.", uid=i))):
+                shown.append(t)
+                if dismiss:
+                    engine.on_card_outcome(CardFeedback(card.id, card.trigger, "dismiss", t + 2))
+        return shown
+
+    times = [0.0, 40.0, 80.0, 100.0]
+    assert cards_at(times, dismiss=False) == [0.0, 40.0, 80.0]
+    # Dismissed at 2 s: quiet until 2 + 3 x 30 = 92 s; then 100 s may fire.
+    assert cards_at(times, dismiss=True) == [0.0, 100.0]
+    assert CardFeedback("s1-x", "x", "dismiss", 1.0).action is CardAction.DISMISS
+
+
+def test_a_card_the_overlay_took_down_frees_the_overlay_at_once() -> None:
+    from assistant.events import CardRemoved
+
+    text = MINIMAL.replace("min_gap_s = 0", "min_gap_s = 60").replace(
+        "max_cards_per_minute = 1", "max_cards_per_minute = 10"
+    )
+    engine = _engine(text)
+    first = _cards(engine.feed(final(CUSTOMER, 0, 1, "Not interested.", uid=1)))
+    assert first
+    blocked = _cards(engine.feed(final(CUSTOMER, 3, 4, "Not interested.", uid=2)))
+    assert blocked == []  # the first card holds the overlay for min_gap_s
+    engine.on_card_outcome(CardRemoved(first[0].id, first[0].trigger, "replaced", 5.0))
+    freed = _cards(engine.feed(final(CUSTOMER, 6, 7, "Not interested.", uid=3)))
+    assert freed

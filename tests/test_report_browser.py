@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from assistant.cli.sessions import render
-from assistant.events import Status
+from assistant.events import Status, to_json_dict
 from assistant.server.server import OverlayServer
 from assistant.server.summary import SUMMARY_PATH
 
@@ -128,7 +128,7 @@ def test_summary_route_follows_the_server_rules() -> None:
 
 def test_cards_the_overlay_closes_by_itself_are_recorded() -> None:
     closed: list[dict[str, Any]] = []
-    srv = OverlayServer(port=0, on_card_closed=closed.append)
+    srv = OverlayServer(port=0, on_card_closed=lambda e: closed.append(to_json_dict(e)))
     srv.start()
     try:
         for n in range(1, 5):  # a fourth card pushes the oldest out

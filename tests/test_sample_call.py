@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 
-from assistant.assemble import assemble
+from assistant.assemble import assemble, replay_transcript
 from assistant.coach.playbook import load_playbook
-from assistant.coach.transcript_replay import replay_transcript
 from assistant.events import Suggestion
 from assistant.pipeline.routes import file_routes
-from assistant.pipeline.session import SessionOptions
+from assistant.pipeline.runner import SessionOptions
 
 from .audio_helpers import write_wav
 from .conftest import REPO, SAMPLE_CALL

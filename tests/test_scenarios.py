@@ -12,14 +12,10 @@ from typing import Any
 
 import pytest
 
-from assistant.coach.transcript_replay import (
-    TranscriptError,
-    format_event_text,
-    read_transcript,
-    replay_transcript,
-    stream_events,
-)
+from assistant.assemble import replay_transcript
+from assistant.audio.transcript_file import TranscriptError, read_transcript
 from assistant.errors import TurnaroundError
+from assistant.pipeline.text import TranscriptPipeline
 
 TRANSCRIPTS = Path(__file__).parent / "fixtures" / "transcripts"
 
@@ -137,7 +133,9 @@ def test_stream_clock_ticks_report_silence_between_lines(tmp_path: Path) -> None
         '{"speaker": "prospect", "start": 4, "end": 5, "text": "Hello."}\n',
         encoding="utf-8",
     )
-    events = list(stream_events(read_transcript(path), tick_s=0.5))
+    pipeline = TranscriptPipeline(read_transcript(path), "t.jsonl", realtime=False)
+    pipeline.start()
+    events = list(pipeline.events(timeout_s=10))
     ticks = {e.now_s: e.silence_s for e in events if type(e).__name__ == "SilenceTick"}
     assert ticks[0.5] == 0.0  # someone is speaking
     assert ticks[3.0] == pytest.approx(2.0)
@@ -145,11 +143,24 @@ def test_stream_clock_ticks_report_silence_between_lines(tmp_path: Path) -> None
     finals = [e for e in events if type(e).__name__ == "FinalTranscript"]
     assert [f.speaker.value for f in finals] == ["rep", "customer"]
     assert [f.utterance_id for f in finals] == [1, 2]  # line numbers
+    # The same events as audio: each line's speech starts and ends around its text.
+    kinds = [type(e).__name__ for e in events if "Speech" in type(e).__name__]
+    assert kinds == ["SpeechStarted", "SpeechEnded"] * 2
 
 
-def test_format_event_text() -> None:
-    events = replay("silent_prospect")
-    lines = [format_event_text(e) for e in events]
-    assert any(">> CARD [warn]" in line for line in lines)
-    assert any("signal dead_air_after_question" in line for line in lines)
-    assert any("customer: A bit of everything really." in line for line in lines)
+def test_text_replay_prints_like_a_call() -> None:
+    """`replay --transcript` goes through the same session and printer as audio."""
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "assistant", "replay", "--transcript"]
+        + [str(TRANSCRIPTS / "silent_prospect.jsonl"), "--signals"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert ">>> CARD" in run.stdout
+    assert "signal dead_air_after_question" in run.stdout
+    assert "customer: A bit of everything really." in run.stdout

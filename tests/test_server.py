@@ -21,6 +21,7 @@ from assistant.events import (
     SilenceTick,
     Speaker,
     Status,
+    to_json_dict,
 )
 from assistant.server.client_queue import ClientQueue, Outgoing
 from assistant.server.protocol import MAX_CLIENT_MESSAGE_BYTES, MAX_FRAME_BYTES
@@ -43,8 +44,9 @@ class Recorder:
         self.controls.append(action)
         self.changed.set()
 
-    def record(self, record: dict[str, Any]) -> None:
-        self.feedback.append(record)
+    def record(self, outcome: Any) -> None:
+        # The session-file record the outcome becomes (what the recorder writes).
+        self.feedback.append(to_json_dict(outcome))
         self.changed.set()
 
     def wait_for(self, predicate, timeout_s: float = TIMEOUT_S) -> None:

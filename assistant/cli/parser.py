@@ -172,16 +172,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--transcript",
         type=Path,
         metavar="FILE.jsonl",
-        help="replay a text transcript through the detectors (no audio; "
-        'lines like {"speaker": "rep", "start": 1.0, "end": 2.5, "text": "..."})',
+        help="replay a text transcript through the coach, with cards, as fast as possible "
+        "(with --realtime on its own clock, with the overlay); lines like "
+        '{"speaker": "rep", "start": 1.0, "end": 2.5, "text": "..."}',
     )
     pace = replay.add_mutually_exclusive_group()
     pace.add_argument(
         "--realtime",
         dest="realtime",
-        action="store_true",
+        action=cli_args.Remembered,
+        flag=True,
         default=True,
-        help="pace the file in real time, like a live call (default)",
+        help="pace the file in real time, like a live call (the default for audio; a "
+        "--transcript replays fast unless given this)",
     )
     pace.add_argument(
         "--fast",

@@ -107,11 +107,14 @@ class ConversationState:
         )
 
     def _advance_to(self, end_s: float) -> None:
+        # Silence is the silence clock's alone (``tick``): someone has just spoken,
+        # and the clock's next tick says how long ago.
         self.now_s = max(self.now_s, end_s)
-        self.silence_s = self.now_s - self.last_end_s()
+        self.silence_s = 0.0
 
     def tick(self, event: SilenceTick) -> None:
-        """Advance the stream clock; the tick's silence is authoritative (live VAD)."""
+        """Advance the stream clock; the tick's silence is the one silence figure
+        (the pipeline's silence clock, from the VAD)."""
         self.now_s = max(self.now_s, event.now_s)
         self.silence_s = max(0.0, event.silence_s)
 

@@ -31,6 +31,9 @@ from assistant.coach.conversation import ConversationState, Scorer
 from assistant.coach.detectors import Context, Detector, Mode, Roles, detectors_for, run_detectors
 from assistant.coach.playbook import Playbook, Rule, Urgency
 from assistant.events import (
+    CardAction,
+    CardFeedback,
+    CardRemoved,
     Event,
     FinalTranscript,
     Signal,
@@ -74,6 +77,11 @@ class _Shown:
 # How long a signal that pacing held back stays eligible for a card: past that its
 # moment has gone, and a late card is worse than none.
 HOLD_S = 6.0
+# A rule whose card the user dismissed keeps quiet this many times its cooldown: the
+# user has said the prompt does not help here, and the same card again is a nag.
+DISMISSED_COOLDOWN_FACTOR = 3.0
+# Cards remembered for the outcomes the overlay reports (far more than can be shown).
+CARDS_REMEMBERED = 256
 
 
 def _episode(evidence: dict, signal: Signal | None = None) -> tuple[str, str]:
@@ -108,10 +116,29 @@ class SuggestionEngine:
         self._cards_at: deque[float] = deque()
         self._shown: _Shown | None = None
         self._last_by_rule: dict[str, float] = {}
+        # card id -> its rule's key, for what the overlay says became of the card
+        self._card_rules: OrderedDict[str, str] = OrderedDict()
+        self._quiet_until: dict[str, float] = {}
         self._prompt_shown_at: dict[str, float] = {}
         self._rotation: dict[str, int] = {}
         self._count = 0
         self._held: dict[tuple[str, str], tuple[Signal, float]] = {}
+
+    def on_card_outcome(self, outcome: CardFeedback | CardRemoved) -> None:
+        """What became of a card on the overlay. Gone (dismissed, expired, replaced):
+        the overlay is free for the next card at once. Dismissed: its rule keeps quiet
+        for ``DISMISSED_COOLDOWN_FACTOR`` times its cooldown."""
+        shown = self._shown
+        helpful = isinstance(outcome, CardFeedback) and outcome.action is CardAction.HELPFUL
+        if shown is not None and shown.card_id == outcome.card_id and not helpful:
+            self._shown = None
+        if not isinstance(outcome, CardFeedback) or outcome.action is not CardAction.DISMISS:
+            return
+        key = self._card_rules.get(outcome.card_id)
+        rule = next((r for r in self.playbook.rules if r.key == key), None)
+        if rule is not None:
+            until = outcome.at_s + DISMISSED_COOLDOWN_FACTOR * rule.cooldown_s
+            self._quiet_until[rule.key] = max(self._quiet_until.get(rule.key, 0.0), until)
 
     def feed(self, event: Event) -> list[Signal | Suggestion]:
         """Update the state with one event; return new signals, then any suggestion."""
@@ -233,6 +260,8 @@ class SuggestionEngine:
             last = self._last_by_rule.get(rule.key)
             if last is not None and now - last < rule.cooldown_s:
                 continue
+            if now < self._quiet_until.get(rule.key, 0.0):
+                continue  # the user dismissed this rule's card
             prompt = self._next_prompt(rule, now)
             if prompt is not None:
                 options.append(_Candidate(rule, signal, prompt, category))
@@ -265,6 +294,9 @@ class SuggestionEngine:
         self._count += 1
         card_id = f"s{self._count}-{rule.trigger}"
         self._shown = _Shown(card_id, now, rule.severity.rank, rule.urgency, about)
+        self._card_rules[card_id] = rule.key
+        while len(self._card_rules) > CARDS_REMEMBERED:
+            self._card_rules.popitem(last=False)
         evidence = dict(signal.evidence)
         if chosen.category:
             evidence["category"] = chosen.category

@@ -15,6 +15,8 @@ from assistant.coach.conversation import ConversationState
 from assistant.coach.detectors.timing import MONOLOGUE_S, TALK_RATIO_WINDOW_S
 from assistant.coach.engine import SuggestionEngine
 from assistant.events import (
+    CardFeedback,
+    CardRemoved,
     ConversationMetrics,
     Event,
     FinalTranscript,
@@ -71,6 +73,10 @@ class Coach:
         self._open: dict[tuple[Speaker, int], tuple[float, float]] = {}
 
     def __call__(self, event: Event) -> list[Event] | None:
+        if isinstance(event, (CardFeedback, CardRemoved)):
+            if self.engine is not None:
+                self.engine.on_card_outcome(event)
+            return None
         if not isinstance(event, (FinalTranscript, TranscriptRevision, SilenceTick)):
             if self.frames and not self._started:
                 # The first event of a run (the pipeline's "listening"): a frame at

@@ -250,6 +250,9 @@ class Snapshot(ServerMessage):
     cards: list[dict[str, Any]]
     metrics: dict[str, Any] | None
     status: dict[str, Any]
+    # The server owns the card lifecycle: how many cards a page stacks, how long
+    # each lives (the page follows these rather than keeping limits of its own).
+    limits: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

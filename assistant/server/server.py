@@ -40,7 +40,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from assistant import __version__
-from assistant.events import Event, Signal, SpeechStarted
+from assistant.events import CardFeedback, CardRemoved, Event, Signal, SpeechStarted
 from assistant.server.client_queue import CLIENT_QUEUE_MAX, Outgoing, outgoing
 from assistant.server.conn_guard import (
     ACCEPT_BACKLOG,
@@ -93,7 +93,8 @@ _OVERLAY_CLOSES = (CloseReason.EXPIRED, CloseReason.REPLACED)
 log = logging.getLogger(__name__)
 
 ControlCallback = Callable[[ControlAction], None]
-FeedbackCallback = Callable[[dict[str, Any]], None]
+# What became of a card, for the session (the coach's pacing, the recorder).
+FeedbackCallback = Callable[[CardFeedback | CardRemoved], None]
 
 
 class OverlayServer:
@@ -286,7 +287,7 @@ class OverlayServer:
 
     def _record_closed(self, msg: CardClosed) -> None:
         if self.on_card_closed is not None:
-            self._callback(self.on_card_closed, self._state.closed_record(msg))
+            self._callback(self.on_card_closed, self._state.closed(msg))
 
     def _enqueue(self, client: Page, item: Outgoing) -> None:
         if not client.offer(item):

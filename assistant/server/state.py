@@ -13,9 +13,11 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from assistant.events import (
+    CardAction,
+    CardFeedback,
+    CardRemoved,
     ConversationMetrics,
     Event,
     FinalTranscript,
@@ -322,11 +324,11 @@ class OverlayState:
         # the late final): this timer is what shows and moves the "Behind" chip.
         return out + self._behind_changed(now)
 
-    def feedback(self, msg: Feedback) -> tuple[dict[str, Any] | None, list[ServerMessage]]:
-        """Apply the page's dismiss/helpful. Returns the record to write (None for a
-        repeat, so one card yields at most one record per action) and messages to
-        broadcast. Only ids the server issued are accepted: the record holds nothing
-        the client typed."""
+    def feedback(self, msg: Feedback) -> tuple[CardFeedback | None, list[ServerMessage]]:
+        """Apply the page's dismiss/helpful. Returns the outcome for the session
+        (None for a repeat, so one card yields at most one per action) and messages
+        to broadcast. Only ids the server issued are accepted: the outcome holds
+        nothing the client typed."""
         known = self._known_cards.get(msg.card_id)
         if known is None:
             raise ProtocolError("unknown_card", "no such card (it may be too old)")
@@ -336,29 +338,28 @@ class OverlayState:
         if (msg.card_id, msg.action) in self._feedback_given:
             return None, out
         self._feedback_given.add((msg.card_id, msg.action))
-        record = {
-            "type": "Feedback",
-            "card_id": msg.card_id,
-            "trigger": known.suggestion.trigger,
-            "action": msg.action.value,
-            "at_s": _r(self._now_s),
-            "after_s": _r(self._clock() - known.shown_wall),
-            "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
-        }
-        return record, out
+        outcome = CardFeedback(
+            card_id=msg.card_id,
+            trigger=known.suggestion.trigger,
+            action=CardAction(msg.action.value),
+            at_s=_r(self._now_s),
+            after_s=_r(self._clock() - known.shown_wall),
+            time=datetime.now().astimezone().isoformat(timespec="milliseconds"),
+        )
+        return outcome, out
 
-    def closed_record(self, msg: CardClosed) -> dict[str, Any]:
-        """The session record of a card the overlay closed by itself (expired or
-        replaced), so the report can say what became of every card."""
+    def closed(self, msg: CardClosed) -> CardRemoved:
+        """A card the overlay closed by itself (expired or replaced), for the
+        session: the coach's overlay is free, and the report can say what became of
+        every card."""
         known = self._known_cards.get(msg.id)
-        return {
-            "type": "CardClosed",
-            "card_id": msg.id,
-            "trigger": known.suggestion.trigger if known else None,
-            "reason": msg.reason.value,
-            "at_s": _r(self._now_s),
-            "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
-        }
+        return CardRemoved(
+            card_id=msg.id,
+            trigger=known.suggestion.trigger if known else None,
+            reason=CardAction(msg.reason.value),
+            at_s=_r(self._now_s),
+            time=datetime.now().astimezone().isoformat(timespec="milliseconds"),
+        )
 
     # -- snapshot and latency --------------------------------------------------------
 
@@ -370,7 +371,8 @@ class OverlayState:
         metrics = payload(self._metrics) if self._metrics is not None else None
         # Model and devices may have been described after the last status event.
         status = payload(replace(self._status, model=self.model, devices=list(self.devices)))
-        return Snapshot(PROTOCOL_VERSION, server, captions, cards, metrics, status)
+        limits = {"max_cards": self._max_cards, "card_ttl_s": self._card_ttl_s}
+        return Snapshot(PROTOCOL_VERSION, server, captions, cards, metrics, status, limits)
 
     def _remember(self, item_id: str, origin: LatencyOrigin) -> None:
         self._origins[item_id] = origin

@@ -18,9 +18,11 @@ Reading is forgiving where a crash or an old version explains the damage (a part
 last line, a file from before the metadata line existed) and strict where nothing
 does (no metadata, not text): those are a one-line ``SessionReadError``.
 
-``SessionLog.finals`` is the final text the user keeps: an utterance that was
-committed in pieces while it was spoken is read as its ``TranscriptRevision`` (one
-final of the whole utterance, where the revision was recorded), never as the pieces.
+``SessionLog.finals`` is the final text the user keeps, one entry per utterance: an
+utterance committed in pieces while it was spoken is read as its
+``TranscriptRevision`` (one final of the whole utterance, where the revision was
+recorded), never as the pieces; where no revision was recorded (a session from
+before revisions, or one cut off mid-utterance) its pieces are joined into one.
 """
 
 from __future__ import annotations
@@ -146,6 +148,39 @@ def _final(d: dict[str, Any]) -> FinalTranscript:
         piece=piece,
         last=bool(d.get("last", True)),
     )
+
+
+def _joined(finals: list[FinalTranscript]) -> list[FinalTranscript]:
+    """Each utterance's pieces as one final, where its last piece was (or, for one
+    cut off before its last piece, where its latest piece was)."""
+    open_pieces: dict[tuple[Speaker, int], list[FinalTranscript]] = {}
+    out: list[FinalTranscript | tuple[Speaker, int]] = []
+    for final in finals:
+        key = (final.speaker, final.utterance_id)
+        if final.piece == 0 and final.last:
+            out.append(final)
+            continue
+        if key not in open_pieces:
+            out.append(key)  # its place, until its last piece moves it
+        open_pieces.setdefault(key, []).append(final)
+        if final.last:
+            out.remove(key)
+            out.append(key)
+    joined: list[FinalTranscript] = []
+    for item in out:
+        if isinstance(item, FinalTranscript):
+            joined.append(item)
+            continue
+        pieces = open_pieces[item]
+        text = " ".join(p.text.strip() for p in pieces if p.text.strip())
+        first, last = pieces[0], pieces[-1]
+        joined.append(
+            FinalTranscript(
+                first.speaker, first.utterance_id, first.start_s, last.end_s, text,
+                last.speech_end_wall, last.decoded_wall,
+            )  # fmt: skip
+        )
+    return joined
 
 
 def _revise(log: SessionLog, revised: FinalTranscript) -> None:
@@ -293,6 +328,7 @@ def read_session(path: Path) -> SessionLog:
         log.notes.append(f"{len(damaged)} damaged line(s) skipped (line {named}{more})")
     if not log.closed and not legacy:
         log.notes.append("the run did not close the session (killed or crashed)")
+    log.finals = _joined(log.finals)
     return log
 
 

@@ -2,7 +2,9 @@
 at most the line being written. Audio is never written.
 
 The first line is the session's metadata (``sessions.log`` documents the format);
-then events and card records; a clean end adds a ``SessionEnd`` line. The file is
+then events and card records; a clean end adds a ``SessionEnd`` line. The recorder
+is an ordinary session handler: it records the events a session keeps and notes how
+far into the call they went. The file is
 created private (0600, in a 0700 folder) and under a name no other run can take
 (``sessions.store.create_session_file``).
 """
@@ -18,9 +20,22 @@ from pathlib import Path
 from typing import IO, Any
 
 from assistant import __version__
+from assistant.events import (
+    CardFeedback,
+    CardRemoved,
+    Event,
+    FinalTranscript,
+    Signal,
+    Suggestion,
+    TranscriptRevision,
+    to_json_dict,
+)
 from assistant.logs import say
 from assistant.sessions.log import FORMAT
 from assistant.sessions.store import RecordingError, create_session_file
+
+# What a session file keeps: text, detector signals, cards and what became of them.
+RECORDED = (FinalTranscript, TranscriptRevision, Signal, Suggestion, CardFeedback, CardRemoved)
 
 
 def session_metadata(session_id: str, started: datetime, **fields: Any) -> dict[str, Any]:
@@ -46,6 +61,7 @@ class TranscriptRecorder:
         # to here, so the file never ends in half a record.
         self._size = os.fstat(fh.fileno()).st_size
         self._events = 0
+        self.stream_s = 0.0  # how far into the call the latest event was
         # Overlay feedback arrives on the server's callback thread, transcripts on
         # the session thread: one line at a time, never interleaved.
         self._lock = threading.Lock()
@@ -72,6 +88,14 @@ class TranscriptRecorder:
     @classmethod
     def in_dir(cls, directory: Path) -> TranscriptRecorder:
         return cls.create(directory)
+
+    def __call__(self, event: Event) -> None:
+        """As a session handler: record what a session keeps."""
+        at = getattr(event, "stream_s", None)
+        if at is not None:
+            self.stream_s = max(self.stream_s, at)
+        if isinstance(event, RECORDED):
+            self.write(to_json_dict(event))
 
     def write(self, record: dict[str, Any], event: bool = True) -> None:
         with self._lock:

@@ -78,7 +78,7 @@ class VadConfig:
     # cheap (their cost grows with the audio) and Whisper inside its 30 s window.
     max_utterance_s: float = 12.0
     # Where to look for the quietest frame: the last few seconds before the limit.
-    split_search_s: float = 4.0
+    split_search_s: float = 8.0
     # Shorter bursts are clicks, coughs and key presses, not words worth decoding.
     # Silero sees a quiet telephone "Hello?" as speech for only 0.13 s: 0.25 s lost
     # it, and on the real recordings 0.1 s cost nothing elsewhere (the final decode

@@ -210,7 +210,7 @@ def eval_ami(data: Path) -> dict[str, Any]:
 def eval_transcripts() -> dict[str, Any]:
     """Cards on the friendly pricing call (must be none) and on the sample call's
     script (its four moments), through the product's text replay."""
-    from assistant.coach.transcript_replay import replay_transcript
+    from assistant.assemble import replay_transcript
 
     out: dict[str, Any] = {}
     for name, path in (("friendly_pricing_call", FRIENDLY_CALL), ("sample_call", SAMPLE_SCRIPT)):

@@ -1,34 +1,27 @@
-"""Text-mode input: replay a JSONL transcript through the suggestion engine.
+"""A text transcript as an input: read and check a JSONL file of utterances.
 
 Each line is one utterance::
 
     {"speaker": "rep", "start": 12.0, "end": 15.5, "text": "What is your goal?"}
 
 A JSON array of the same objects is read too (the bundled sample call's script,
-``assistant/samples/sample_call.json``, is one).
-
-The replay runs on the transcript's own clock: finals are fed at their ``end`` time
-and silence ticks are synthesised every ``tick_s`` in between, so dead air between
-lines is noticed exactly as it would be live.
+``assistant/samples/sample_call.json``, is one). ``pipeline/text.py`` replays the
+lines through the same session, coach and overlay as audio.
 """
 
 from __future__ import annotations
 
 import codecs
 import json
-import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.coach.engine import SuggestionEngine
-from assistant.coach.playbook import load_playbook
 from assistant.errors import TurnaroundError
-from assistant.events import FinalTranscript, SilenceTick, Speaker, to_json_dict
+from assistant.events import Speaker
 
 # Transcript times are seconds into the call; a day is far beyond any call, and the
-# replay synthesises a silence tick every 0.25 s of it (345,600 ticks at most).
+# replay has a silence tick every 0.25 s of it (345,600 ticks at most).
 # Without a bound, one line ending at 1e12 s made the replay spin for ever.
 MAX_TIME_S = 24 * 3600.0
 # A call's transcript is kilobytes to a few megabytes; refuse to read gigabytes.
@@ -184,90 +177,3 @@ def _read_array(text: str, path: Path) -> list[TranscriptLine]:
     if not isinstance(items, list) or not items:
         raise TranscriptError(f"{path}: expected a JSON array of utterances")
     return [parse_item(item, i, f"{path}:item {i}") for i, item in enumerate(items, start=1)]
-
-
-def stream_events(
-    lines: list[TranscriptLine], tick_s: float
-) -> Iterator[FinalTranscript | SilenceTick]:
-    """Finals at their end times, interleaved with silence ticks every ``tick_s``.
-
-    A tick's ``silence_s`` is what live VAD would report: zero while anyone is
-    speaking, otherwise the time since the last speech ended.
-    """
-    if tick_s <= 0:
-        raise ValueError("tick_s must be positive")
-    finals = sorted(lines, key=lambda u: u.end_s)  # stable: file order breaks ties
-    speech = _merged_intervals([(u.start_s, u.end_s) for u in lines])
-    k, i, j = 1, 0, 0
-    while i < len(finals):
-        tick_at = k * tick_s
-        if finals[i].end_s <= tick_at:
-            u = finals[i]
-            wall = time.monotonic()
-            yield FinalTranscript(u.speaker, u.line_no, u.start_s, u.end_s, u.text, wall, wall)
-            i += 1
-            continue
-        while j < len(speech) and speech[j][1] <= tick_at:
-            j += 1
-        inside = j < len(speech) and speech[j][0] <= tick_at
-        last_end = speech[j - 1][1] if j > 0 else 0.0
-        silence = 0.0 if inside else tick_at - last_end
-        yield SilenceTick(now_s=tick_at, silence_s=silence, wall=time.monotonic())
-        k += 1
-
-
-def _merged_intervals(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    merged: list[tuple[float, float]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def replay_transcript(
-    path: Path,
-    playbook: str,
-    emit: Callable[[dict[str, Any]], None],
-    tick_s: float = 0.25,
-    include_transcript: bool = True,
-) -> None:
-    """Run a transcript through state, detectors and engine; ``emit`` each event dict.
-
-    Emits every final transcript (unless ``include_transcript`` is False), every
-    detector signal and every suggestion, in stream order. ``playbook`` is a built-in
-    name or a path to a TOML file.
-    """
-    lines = read_transcript(Path(path))
-    engine = SuggestionEngine(load_playbook(playbook))
-    for event in stream_events(lines, tick_s):
-        outputs = engine.feed(event)
-        if include_transcript and isinstance(event, FinalTranscript):
-            emit(to_json_dict(event))
-        for out in outputs:
-            emit(to_json_dict(out))
-
-
-def format_event_text(event: dict[str, Any]) -> str:
-    """One human-readable line (two for a card) for terminal output."""
-    kind = event.get("type")
-    if kind == "FinalTranscript":
-        return f"[{event['end_s']:7.1f}s] {event['speaker']:>8}: {event['text']}"
-    if kind == "Signal":
-        numbers = {
-            k: v
-            for k, v in event.get("evidence", {}).items()
-            if k not in ("episode", "utterances") and not isinstance(v, (list, dict))
-        }
-        detail = " ".join(f"{k}={v}" for k, v in numbers.items())
-        return (
-            f"[{event['at_s']:7.1f}s]   signal {event['detector']} "
-            f"({event['speaker']}, {event['confidence']:.2f}) {detail}".rstrip()
-        )
-    if kind == "Suggestion":
-        return (
-            f"[{event['at_s']:7.1f}s] >> CARD [{event['severity']}] {event['prompt']}\n"
-            f"{'':11}why: {event['why']} (source: {event['source']})"
-        )
-    return json.dumps(event, sort_keys=True)
