@@ -86,7 +86,7 @@ def test_quick_run_writes_json_summary_and_plots(quick_run) -> None:
         assert 0 <= doc["metrics"][name]["noise"] < 2, name
     e2e = doc["sections"]["end_to_end"]
     assert e2e["lines_matched"] == e2e["lines"] > 0  # every scripted line got its text
-    assert 0 < e2e["final_true_s"]["p50"] < 5
+    assert e2e["final_true_s"]["p50"] > 0  # how fast is the gate's and the budget's
     assert [row["figure"] for row in doc["budget"]] == [line.figure for line in BUDGET]
     # Missing optional parts are skipped with a reason, not fatal.
     assert "browser" in doc["skipped"] and "data" in doc["skipped"]

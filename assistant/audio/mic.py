@@ -29,7 +29,6 @@ class MicSource:
         self.name = device.name
         self.channels = max(1, min(channels, device.channels))
         self.sample_rate_hz = device.default_rate_hz
-        self.overflows = 0
         self._stream: Any = None
         self._on_end: Callable[[Exception | None], None] | None = None
         self._stopping = threading.Event()
@@ -50,8 +49,6 @@ class MicSource:
         self._on_end = on_end
 
         def callback(indata: Any, frames: int, time_info: Any, status: Any) -> None:
-            if status.input_overflow:
-                self.overflows += 1
             sink(RawAudio(indata.copy(), rate, time.monotonic()))
 
         def finished() -> None:
