@@ -3,15 +3,19 @@
     python -m tools.train.negativity --data ../shared/eval
 
 Trains an L2 logistic regression (pure numpy, full-batch Adam on a sparse matrix)
-on MELD *train* (negative vs neutral/positive). The regularisation strength and the
-decision threshold are chosen by cross-validation inside train; dev is never looked
-at here, so the dev numbers in ``benchmarks.detectors`` stay honest.
+on MELD *train* (negative vs neutral/positive), as written and, where
+``python -m tools.train.noise --set meld`` has been run, as tiny.en heard it (each
+heard copy carries its written line's label and fold). The regularisation strength,
+the weight of a heard copy and the decision threshold are chosen by cross-validation
+inside train; dev is never looked at here, so the dev numbers of
+``python -m tools.train.evaluate`` stay honest.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import sys
 from collections import Counter
@@ -21,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.coach.sentiment import NegativityModel, dense_features, sparse_features, tokenize
+from tools.train.data import NOISED_MELD
+from tools.train.noise import read_cache
 
 DEFAULT_OUT = (
     Path(__file__).resolve().parents[2] / "assistant" / "coach" / "data" / "negativity.json"
@@ -35,6 +41,9 @@ TRAIN_STEPS = 400
 LEARNING_RATE = 0.05
 # Candidate L2 strengths (per-example scale); picked by cross-validated F1.
 L2_GRID = (1e-4, 3e-4, 1e-3, 3e-3)
+# A heard copy against its written line (0: written lines only). The threshold is
+# chosen on written and heard lines together: live, the detector reads heard text.
+HEARD_WEIGHT_GRID = (0.0, 0.5, 1.0)
 CV_FOLDS = 4
 # Weights smaller than this change a probability by < 0.1 %; dropped to keep the file small.
 PRUNE_BELOW = 0.01
@@ -49,6 +58,7 @@ class Dataset:
     dense: np.ndarray  # (n, n_dense)
     labels: np.ndarray  # (n,) 0/1
     n_sparse: int
+    weights: np.ndarray  # (n,) per-example weight in the loss
 
     def subset(self, mask: np.ndarray) -> Dataset:
         index = np.full(len(mask), -1)
@@ -60,7 +70,11 @@ class Dataset:
             self.dense[mask],
             self.labels[mask],
             self.n_sparse,
+            self.weights[mask],
         )
+
+    def weighted(self, weights: np.ndarray) -> Dataset:
+        return Dataset(self.rows, self.cols, self.dense, self.labels, self.n_sparse, weights)
 
 
 def load_meld(path: Path) -> list[dict]:
@@ -90,6 +104,7 @@ def build_dataset(
         dense,
         np.asarray(labels, dtype=np.float64),
         len(vocab),
+        np.ones(len(texts)),
     )
 
 
@@ -104,11 +119,11 @@ def fit(data: Dataset, l2: float) -> tuple[np.ndarray, np.ndarray, float]:
     params = [np.zeros(data.n_sparse), np.zeros(data.dense.shape[1]), np.zeros(1)]
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
-    n = len(data.labels)
+    total = data.weights.sum()
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     for step in range(1, TRAIN_STEPS + 1):
         p = 1.0 / (1.0 + np.exp(-logits(data, params[0], params[1], float(params[2][0]))))
-        g = (p - data.labels) / n
+        g = (p - data.labels) * data.weights / total
         grads = [
             np.bincount(data.cols, weights=g[data.rows], minlength=data.n_sparse) + l2 * params[0],
             data.dense.T @ g + l2 * params[1],
@@ -134,16 +149,32 @@ def best_f1_threshold(probs: np.ndarray, labels: np.ndarray) -> tuple[float, flo
     return best
 
 
-def cross_validate(data: Dataset, l2: float, seed: int = 0) -> tuple[float, float]:
-    """Mean-of-folds F1 at the threshold that is best over pooled out-of-fold scores."""
-    rng = np.random.default_rng(seed)
-    folds = rng.integers(0, CV_FOLDS, size=len(data.labels))
+def cross_validate(data: Dataset, l2: float, folds: np.ndarray) -> tuple[float, float]:
+    """Mean-of-folds F1 at the threshold that is best over pooled out-of-fold scores
+    (lines of weight 0 are fitted without and scored all the same)."""
     oof = np.zeros(len(data.labels))
     for k in range(CV_FOLDS):
-        train, test = data.subset(folds != k), data.subset(folds == k)
-        w_s, w_d, b = fit(train, l2)
-        oof[folds == k] = 1.0 / (1.0 + np.exp(-logits(test, w_s, w_d, b)))
+        inside = (folds != k) & (data.weights > 0)
+        w_s, w_d, b = fit(data.subset(inside), l2)
+        oof[folds == k] = 1.0 / (1.0 + np.exp(-logits(data.subset(folds == k), w_s, w_d, b)))
     return best_f1_threshold(oof, data.labels)
+
+
+def fold_of(text: str) -> int:
+    """A stable fold by written text: a line and its heard copy share it."""
+    return int(hashlib.sha1(f"fold:{text}".encode()).hexdigest()[:8], 16) % CV_FOLDS
+
+
+def heard_copies(rows: list[dict]) -> list[tuple[str, int, str]]:
+    """(heard text, label, written text) for every cached heard copy of a train line."""
+    labels: dict[str, int] = {}
+    for r in rows:
+        labels.setdefault(r["text"], int(r["sentiment"] == "negative"))
+    return [
+        (heard, labels[text], text)
+        for (text, _voice), heard in sorted(read_cache(NOISED_MELD).items())
+        if text in labels and any(c.isalpha() for c in heard)
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,26 +188,40 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {train_path} not found (pass --data DIR with text/)", file=sys.stderr)
         return 2
     rows = load_meld(train_path)
-    texts = [r["text"] for r in rows]
-    labels = [int(r["sentiment"] == "negative") for r in rows]
+    heard = heard_copies(rows)
+    texts = [r["text"] for r in rows] + [h for h, _, _ in heard]
+    labels = [int(r["sentiment"] == "negative") for r in rows] + [y for _, y, _ in heard]
+    folds = np.asarray([fold_of(r["text"]) for r in rows] + [fold_of(t) for _, _, t in heard])
+    is_heard = np.asarray([False] * len(rows) + [True] * len(heard))
 
+    # The vocabulary comes from the written lines: a heard copy adds no n-gram of its own.
     counts: Counter[str] = Counter()
-    for text in texts:
-        counts.update(sparse_features(tokenize(text)))
+    for r in rows:
+        counts.update(sparse_features(tokenize(r["text"])))
     names = sorted(f for f, c in counts.items() if c >= MIN_FEATURE_COUNT)
     vocab = {f: i for i, f in enumerate(names)}
     dense_names = sorted(dense_features("x", ["x"]))
     data = build_dataset(texts, labels, vocab, dense_names)
-    print(f"train: {len(texts)} utterances, {len(vocab)} n-gram features", flush=True)
+    print(
+        f"train: {len(rows)} utterances and {len(heard)} heard copies, {len(vocab)} n-gram "
+        "features",
+        flush=True,
+    )
 
     results = {}
-    for l2 in L2_GRID:
-        results[l2] = cross_validate(data, l2)
-        print(f"  l2={l2:g}: cv F1 {results[l2][0]:.3f} at threshold {results[l2][1]:.2f}")
-    l2 = max(results, key=lambda k: results[k][0])
-    cv_f1, threshold = results[l2]
+    for heard_weight in HEARD_WEIGHT_GRID if heard else (0.0,):
+        weighted = data.weighted(np.where(is_heard, heard_weight, 1.0))
+        for l2 in L2_GRID:
+            results[(l2, heard_weight)] = cross_validate(weighted, l2, folds)
+            f1, threshold = results[(l2, heard_weight)]
+            print(
+                f"  l2={l2:g} heard={heard_weight:g}: cv F1 {f1:.3f} at threshold {threshold:.2f}"
+            )
+    l2, heard_weight = max(results, key=lambda k: results[k][0])
+    cv_f1, threshold = results[(l2, heard_weight)]
+    data = data.weighted(np.where(is_heard, heard_weight, 1.0))
 
-    w_s, w_d, b = fit(data, l2)
+    w_s, w_d, b = fit(data.subset(data.weights > 0), l2)
     sparse = {names[j]: round(float(w), 4) for j, w in enumerate(w_s) if abs(w) >= PRUNE_BELOW}
     model = NegativityModel(
         sparse_weights=sparse,
@@ -184,8 +229,11 @@ def main(argv: list[str] | None = None) -> int:
         bias=round(b, 4),
         threshold=round(threshold, 3),
         meta={
-            "trained_on": "MELD train (negative vs rest)",
-            "utterances": len(texts),
+            "trained_on": "MELD train (negative vs rest)"
+            + (", as written and as tiny.en heard it" if heard_weight else ""),
+            "utterances": len(rows),
+            "heard_copies": len(heard) if heard_weight else 0,
+            "heard_weight": heard_weight,
             "l2": l2,
             "cv_f1": round(cv_f1, 4),
             "script": "tools/train/negativity.py",
@@ -195,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(model.to_json(), sort_keys=True) + "\n", encoding="utf-8")
     size_kb = args.out.stat().st_size / 1024
     print(
-        f"wrote {args.out} ({len(sparse)} weights, {size_kb:.0f} KiB), l2={l2:g}, cv F1 {cv_f1:.3f}"
+        f"wrote {args.out} ({len(sparse)} weights, {size_kb:.0f} KiB), l2={l2:g}, "
+        f"heard={heard_weight:g}, cv F1 {cv_f1:.3f}"
     )
     return 0
 

@@ -39,11 +39,16 @@ def synthesize(text: str, voice: Voice) -> np.ndarray:
     """``text`` spoken by ``voice``: float32 mono at 16 kHz."""
     import soxr
 
+    # The text goes in on stdin: as an argument, a MELD line such as "-leg?" was read
+    # as an option and espeak-ng wrote nothing.
     wav = subprocess.run(
-        ["espeak-ng", "-v", voice.name, "-s", str(voice.wpm), "--stdout", text],
+        ["espeak-ng", "-v", voice.name, "-s", str(voice.wpm), "--stdout", "--stdin"],
+        input=text.encode("utf-8"),
         check=True,
         capture_output=True,
     ).stdout
+    if not wav:
+        return np.zeros(0, np.float32)
     with wave.open(io.BytesIO(wav)) as handle:
         rate = handle.getframerate()
         frames = handle.readframes(handle.getnframes())
