@@ -15,7 +15,8 @@
   and as heard; SwDA / USS rows as before.
 * Time per utterance of both models.
 
-Prints Markdown and writes ``tools/train/results/evaluation.{json,md}`` (git ignored);
+Prints Markdown and writes ``tools/train/results/evaluation.{json,md}`` and README's
+compact table ``readme.md`` (git ignored);
 ``--before`` puts an earlier run's figures (its ``evaluation.json``) beside each one.
 Nothing here is used for training or tuning.
 """
@@ -33,7 +34,7 @@ from assistant.coach.detectors.objection_model import default_objection_model
 from assistant.coach.sentiment import default_model
 from tools.train import corpora, objection_eval
 from tools.train.data import NOISED_MELD, Example, load_devset, read_meld
-from tools.train.report import render
+from tools.train.report import readme_tables, render
 from tools.train.speech import Voice
 from tools.train.spoken import CUSTOMER_VOICE, per_line, spoken_run
 
@@ -174,8 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "evaluation.json").write_text(json.dumps(results, indent=1) + "\n", "utf-8")
     table = render(results, before)
     (args.out / "evaluation.md").write_text(table, "utf-8")
+    (args.out / "readme.md").write_text(readme_tables(results, before), "utf-8")
     print(table)
-    print(f"wrote {args.out / 'evaluation.json'} and {args.out / 'evaluation.md'}")
+    print(f"wrote evaluation.json, evaluation.md and readme.md (compact) in {args.out}")
     return 0
 
 

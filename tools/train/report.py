@@ -207,3 +207,41 @@ def render(r: Result, before: Result | None = None) -> str:
         *latency_lines(r, before),
     ]
     return "\n".join(parts) + "\n"
+
+
+def _f1(m: Result | None, cat: str = "any objection") -> str:
+    value = _get(m, cat, "f1")
+    return "-" if value is None else f"{value:.2f}"
+
+
+def readme_tables(r: Result, before: Result | None) -> str:
+    """README's compact view: per category F1 now (before), as text and spoken on the
+    held-out set and as text and heard on the test split, then false alarms on each
+    view's own neutral lines."""
+    o = r["objections"]
+    # (column, this run, the earlier run, the corpus its false alarms are counted on)
+    views: list[tuple[str, Result | None, Result | None, str]] = [
+        ("held-out, text", o["heldout"]["model"], _get(before, "objections", "heldout", "model"),
+         "heldout"),
+    ]  # fmt: skip
+    for voice, s in r.get("spoken", {}).items():
+        views.append((f"held-out, spoken {voice}", s, _get(before, "spoken", voice), "heldout"))
+    views.append(
+        ("test split, text", o["text"]["model"], _get(before, "objections", "text", "model"),
+         "written")
+    )  # fmt: skip
+    if "heard" in o:
+        was = _get(before, "objections", "heard", "model")
+        views.append(("test split, heard", o["heard"]["model"], was, "heard"))
+    lines = [
+        "| F1 now (before) | " + " | ".join(v[0] for v in views) + " |",
+        "|---|" + "---|" * len(views),
+    ]
+    for cat in (*CATEGORIES, "any objection"):
+        cells = [f"{_f1(now, cat)} ({_f1(was, cat)})" for _, now, was, _ in views]
+        if cat == "any objection":
+            cells = [f"**{c}**" for c in cells]
+        lines.append(f"| {cat} | " + " | ".join(cells) + " |")
+    alarms = [f"{_alarms(now, c)} ({_alarms(was, c)})" for _, now, was, c in views]
+    lines.append("| false alarms | " + " | ".join(alarms) + " |")
+    return "\n".join(lines) + "\n"
