@@ -92,13 +92,49 @@ class Rendered:
     render_ms: float
 
 
-ClientMessage = Feedback | Control | Rendered
+class InputState(str, Enum):
+    """Where one of the page's capture inputs is (``turnaround live --browser``)."""
+
+    LIVE = "live"  # captured and streamed
+    OFF = "off"  # not asked for (yet)
+    DENIED = "denied"  # permission refused, or the picker cancelled
+    ENDED = "ended"  # the track ended: the shared tab closed, sharing stopped, unplugged
+    FAILED = "failed"  # the browser could not start it
+    UNAVAILABLE = "unavailable"  # no such device, or not in a secure context
+
+
+@dataclass(frozen=True)
+class Listen:
+    """The page starts (or, after a reconnect, resumes) capturing: which inputs it
+    has live. ``page`` is its random id for this page load, so the same page coming
+    back on a new connection takes over from its own stale one."""
+
+    page: str
+    mic: bool
+    call: bool
+
+
+@dataclass(frozen=True)
+class InputChange:
+    """One capture input changed state; ``reason`` is the browser's error name."""
+
+    input: str  # "mic" or "call"
+    state: InputState
+    reason: str = ""
+
+
+ClientMessage = Feedback | Control | Rendered | Listen | InputChange
 
 _FIELDS: dict[str, frozenset[str]] = {
     "feedback": frozenset({"v", "type", "card", "action"}),
     "control": frozenset({"v", "type", "action"}),
     "rendered": frozenset({"v", "type", "id", "render_ms"}),
+    "listen": frozenset({"v", "type", "page", "mic", "call"}),
+    "input": frozenset({"v", "type", "input", "state", "reason"}),
 }
+# A page id: random hex from the page; a browser error name: "NotAllowedError".
+_PAGE_ID_RE = re.compile(r"^[0-9a-f]{16,64}$")
+_REASON_RE = re.compile(r"^[A-Za-z]{0,40}$")
 
 
 def parse_client_message(raw: str | bytes) -> ClientMessage:
@@ -132,6 +168,10 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         return Feedback(_id(data, "card"), FeedbackAction(_choice(data, "action", FeedbackAction)))
     if kind == "control":
         return Control(ControlAction(_choice(data, "action", ControlAction)))
+    if kind == "listen":
+        return _listen(data)
+    if kind == "input":
+        return _input_change(data)
     render_ms = data.get("render_ms")
     # The range check comes first and also rejects NaN; math.isfinite() on a
     # 400-digit integer raised OverflowError inside the server.
@@ -144,6 +184,26 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
             "invalid", f"render_ms must be a number of ms in [0, {MAX_RENDER_MS:g}]"
         )
     return Rendered(_id(data, "id"), float(render_ms))
+
+
+def _listen(data: dict[str, Any]) -> Listen:
+    page = data.get("page")
+    if not isinstance(page, str) or not _PAGE_ID_RE.match(page):
+        raise ProtocolError("invalid", "'page' must be 16-64 lower-case hex digits")
+    flags = [data.get("mic"), data.get("call")]
+    if not all(isinstance(flag, bool) for flag in flags):
+        raise ProtocolError("invalid", "'mic' and 'call' must be true or false")
+    return Listen(page, *flags)
+
+
+def _input_change(data: dict[str, Any]) -> InputChange:
+    name = data.get("input")
+    if name not in ("mic", "call"):
+        raise ProtocolError("invalid", "'input' must be one of ['call', 'mic']")
+    reason = data.get("reason", "")
+    if not isinstance(reason, str) or not _REASON_RE.match(reason):
+        raise ProtocolError("invalid", "'reason' must be a browser error name")
+    return InputChange(name, InputState(_choice(data, "state", InputState)), reason)
 
 
 def _id(data: dict[str, Any], key: str) -> str:
@@ -261,6 +321,22 @@ class Ack(ServerMessage):
     of: str  # the client message type acknowledged
     id: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CaptureMsg(ServerMessage):
+    """Audio capture from the page (``--browser`` runs only): sent on connecting
+    and whenever it changes. ``owner``: this page is the one capturing; ``busy``:
+    another page is. ``routes``: whose voice each input is (``None``: not captured
+    in this session; ``{}`` until the first Listen decides)."""
+
+    type: ClassVar[str] = "capture"
+    owner: bool
+    busy: bool
+    routes: dict[str, str | None]
+    inputs: dict[str, str]  # "mic"/"call" -> an InputState value
+    detail: str = ""  # the latest change, in words ("... 2.4 s of audio lost ...")
+    lost_s: float = 0.0  # audio lost to the last reconnect
 
 
 @dataclass(frozen=True)
