@@ -29,23 +29,27 @@ from assistant.vad.segmenter import VadConfig
 
 if TYPE_CHECKING:
     from assistant.assemble import Transcript
+    from assistant.cli.browser_capture import BrowserCapture
 
 SAMPLE_CALL = Path(__file__).resolve().parent.parent / "samples" / "sample_call.ogg"
 
 
 def cmd_devices() -> int:
     from assistant.audio.devices import list_inputs
+    from assistant.audio.monitor import monitor_lines
 
     inputs = list_inputs()
     if not inputs:
         print("no audio input devices found (use `turnaround replay FILE`, or --sample)")
-        return 1
-    print(f"{'idx':>3}  {'ch':>2}  {'rate':>6}  name")
+    else:
+        print(f"{'idx':>3}  {'ch':>2}  {'rate':>6}  name")
     for dev in inputs:
         mark = " (default)" if dev.is_default else ""
         name = safe_line(dev.name)  # the driver's text
         print(f"{dev.index:>3}  {dev.channels:>2}  {dev.default_rate_hz:>6}  {name}{mark}")
-    return 0
+    for line in monitor_lines():  # the sound server's names: shown, never obeyed
+        print(safe_line(line))
+    return 0 if inputs else 1
 
 
 def cmd_models() -> int:
@@ -86,9 +90,14 @@ def _record_dir(args: argparse.Namespace, realtime: bool) -> Path | None:
 
 
 def _run_session(
-    routes: list[Route] | Transcript, args: argparse.Namespace, realtime: bool, banner: str
+    routes: list[Route] | Transcript,
+    args: argparse.Namespace,
+    realtime: bool,
+    banner: str,
+    browser: BrowserCapture | None = None,
 ) -> int:
-    """Run a session, with the overlay server when it is a real-time one."""
+    """Run a session, with the overlay server when it is a real-time one; with
+    ``browser``, the routes come from the page's first Listen."""
     from assistant.assemble import assemble
     from assistant.cli.overlay import announce, start_server
 
@@ -99,14 +108,24 @@ def _run_session(
             from assistant.coach.playbook import load_playbook
 
             playbook = load_playbook(args.playbook)
+        decoder = None
+        if browser is not None and server is not None:
+            from assistant.cli.browser_capture import wait_for_page
+
+            assert isinstance(routes, list)
+            routes, decoder = wait_for_page(server, browser, args, _options(args, realtime))
+            banner = _listening(routes)
         call = assemble(
             routes,
             _options(args, realtime),
             playbook=playbook,
+            decoder=decoder,
             server=server,
             output=_printer(args),
         )
-        if server is not None:
+        if browser is not None:
+            browser.attach(call.recorder)
+        elif server is not None:
             announce(server, args)
         say(banner)
         code = call.run()
@@ -126,7 +145,9 @@ def _options(args: argparse.Namespace, realtime: bool) -> SessionOptions:
         model_dir=args.model_dir,
         cpu_threads=args.threads,
         record_dir=_record_dir(args, realtime),
-        record_meta=record_meta(args, input_kind(args), realtime),
+        record_meta=record_meta(
+            args, "browser" if getattr(args, "browser", False) else input_kind(args), realtime
+        ),
         pipeline=PipelineConfig(
             vad=VadConfig(end_silence_s=args.end_silence),
             streaming=StreamingConfig(partials=realtime and not args.no_partials),
@@ -178,11 +199,30 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return _run_session(routes, args, args.realtime, banner)
 
 
+def cmd_live_browser(args: argparse.Namespace) -> int:
+    """``live --browser``: both voices from the overlay page (``cli.browser_capture``)."""
+    from assistant.cli.browser_capture import BrowserCapture
+
+    if args.mic is not None or args.remote is not None:
+        raise TurnaroundError("--browser takes the audio from the page; drop --mic/--remote")
+    if args.no_server:
+        raise TurnaroundError("--browser captures in the overlay page; drop --no-server")
+    return _run_session([], args, True, "", browser=BrowserCapture(speaker_roles(args)))
+
+
+def _listening(routes: list[Route]) -> str:
+    names = " + ".join(f"{r.speaker.value}: {r.source.name}" for r in routes)
+    return f"listening to {names}; Ctrl-C to stop"
+
+
 def cmd_live(args: argparse.Namespace) -> int:
     from assistant.audio.devices import resolve_input
     from assistant.audio.mic import MicSource
+    from assistant.audio.monitor import MonitorSource, is_monitor_spec, resolve_monitor
     from assistant.audio.native_noise import filter_native_stderr
 
+    if args.browser:
+        return cmd_live_browser(args)
     filter_native_stderr()  # PortAudio's C-level lines when a device fails
 
     try:
@@ -196,13 +236,15 @@ def cmd_live(args: argparse.Namespace) -> int:
         raise
     own, other = speaker_roles(args)
     routes = [Route(mic, own if args.remote else Speaker.UNKNOWN)]
-    if args.remote:
+    if is_monitor_spec(args.remote):
+        # What this machine plays (a desktop call app), through the sound server.
+        routes.append(Route(MonitorSource(resolve_monitor(args.remote)), other))
+    elif args.remote:
         remote = resolve_input(args.remote)
         if remote.index == mic.device.index:
             raise AudioInputError("--remote must be a different input from --mic")
         routes.append(Route(MicSource(remote), other))
-    names = " + ".join(f"{r.speaker.value}: {r.source.name}" for r in routes)
-    return _run_session(routes, args, True, f"listening to {names}; Ctrl-C to stop")
+    return _run_session(routes, args, True, _listening(routes))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -221,6 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_sessions(args)
         if args.command == "report":
             return cmd_report(args)
+        if args.command == "serve":
+            from assistant.cli.serve import cmd_serve
+
+            return cmd_serve(args)
         parser.print_help()
         return 2
     except BaseException as exc:  # every way out: one line on stderr at most

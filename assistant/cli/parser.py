@@ -9,6 +9,7 @@ from pathlib import Path
 from assistant import __version__
 from assistant.asr.models import DEFAULT_MODEL
 from assistant.cli import args as cli_args
+from assistant.cli.serve import add_serve_command
 from assistant.cli.sessions import add_commands as add_session_commands
 from assistant.sessions.store import default_sessions_dir
 from assistant.vad.segmenter import VadConfig
@@ -17,6 +18,8 @@ EPILOG = """examples:
   turnaround devices                      list audio inputs
   turnaround live                         captions from the default microphone
   turnaround live --mic 2 --remote 5      rep on input 2, customer on input 5 (call loopback)
+  turnaround live --remote monitor        customer from what this machine plays (Linux)
+  turnaround live --browser --open        the overlay page captures the mic and the call's tab
   turnaround replay --sample              replay the bundled sample call in real time
   turnaround replay call.m4a --fast --json   one JSON event per line, as fast as possible
   turnaround sessions                     past sessions: date, length, cards, feedback
@@ -147,7 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     live.add_argument("--mic", metavar="DEV", help="input index or name (default: system default)")
     live.add_argument(
-        "--remote", metavar="DEV", help="second input carrying the other side of the call"
+        "--remote",
+        metavar="DEV",
+        help="second input carrying the other side of the call; 'monitor' (Linux: "
+        "PulseAudio/PipeWire) is what the default output plays, 'monitor:SOURCE' a "
+        "given monitor source (see `turnaround devices`)",
+    )
+    live.add_argument(
+        "--browser",
+        action="store_true",
+        help="take the audio from the overlay page instead of sound devices: press "
+        "Listen there and share the call's tab (or screen, with its audio)",
     )
     live.add_argument(
         "--or-sample",
@@ -204,4 +217,5 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overlay_args(replay)
     _add_model_args(replay)
     add_session_commands(sub)
+    add_serve_command(sub)
     return parser

@@ -22,6 +22,7 @@ So:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -46,6 +47,9 @@ FD_RESERVE = 256
 FD_TARGET = 4096
 # Always allow at least this many, even on a machine with a tiny limit.
 MIN_CONNECTIONS = 8
+
+# The server's logger: these lines read as the server's own.
+log = logging.getLogger("assistant.server.server")
 
 
 def _fds_in_use() -> int:
@@ -143,3 +147,11 @@ def guarded_connection(guard: ConnectionGuard) -> type[ServerConnection]:
             super().connection_lost(exc)
 
     return GuardedConnection
+
+
+def loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """asyncio's own errors (e.g. "socket.accept() out of system resource", about
+    once a second while descriptors run out): one deduplicated line, no traceback."""
+    exc = context.get("exception")
+    detail = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
+    log.error("overlay server: %s%s", context.get("message", "event loop error"), detail)

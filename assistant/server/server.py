@@ -41,12 +41,14 @@ from websockets.exceptions import ConnectionClosed
 
 from assistant import __version__
 from assistant.events import CardFeedback, CardRemoved, Event, Signal, SpeechStarted
+from assistant.server.capture import CaptureHub
 from assistant.server.client_queue import CLIENT_QUEUE_MAX, Outgoing, outgoing
 from assistant.server.conn_guard import (
     ACCEPT_BACKLOG,
     ConnectionGuard,
     connection_cap,
     guarded_connection,
+    loop_exception,
     raise_fd_limit,
 )
 from assistant.server.dispatch import answer
@@ -138,6 +140,7 @@ class OverlayServer:
         self._policy = AccessPolicy(port, is_loopback(host), token)
         self.disconnected_slow = 0  # clients dropped for not keeping up
         self.guard = ConnectionGuard(connection_cap(raise_fd_limit()[0]))
+        self.capture: CaptureHub | None = None  # --browser: the page sends the audio
 
     # -- lifecycle (any thread) ------------------------------------------------------
 
@@ -184,6 +187,12 @@ class OverlayServer:
         else:
             self._call(self._describe, model, list(devices or []))
 
+    def enable_capture(self, hub: CaptureHub) -> None:
+        """Take the call's audio from the capturing page (``capture``); any thread."""
+        hub.bind(lambda p, m: self._enqueue(p, outgoing(m)), self._clients, self._callback)
+        self.capture = hub
+        self._call(hub.announce)
+
     def publish_summary(self, html: str) -> str:
         """Serve ``html`` (the call's report) at /summary and link it from every
         page; returns the path. Any thread."""
@@ -221,7 +230,7 @@ class OverlayServer:
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._loop.set_exception_handler(_loop_exception)
+        self._loop.set_exception_handler(loop_exception)
         self._stopping = asyncio.Event()
         server: Server = await serve(
             self._connection,
@@ -307,6 +316,8 @@ class OverlayServer:
         client = Page(ws, next(self._numbers), self._queue_size)
         self._clients.add(client)
         self._enqueue(client, Outgoing(self._state.snapshot(SERVER_NAME).to_wire()))
+        if self.capture is not None:
+            self.capture.connected(client)
         sender = asyncio.create_task(
             client.send_loop(
                 self._send_timeout_s,
@@ -317,6 +328,9 @@ class OverlayServer:
         )
         try:
             async for raw in ws:
+                if isinstance(raw, bytes) and self.capture is not None:
+                    self.capture.on_binary(client, raw)  # a bad frame closes this page
+                    continue
                 try:
                     self._on_message(client, raw)
                 except Exception:  # a bug must cost one error frame, not the page
@@ -327,6 +341,8 @@ class OverlayServer:
         finally:
             self._clients.discard(client)
             sender.cancel()
+            if self.capture is not None:
+                self.capture.disconnected(client)
 
     # -- page messages ---------------------------------------------------------------
 
@@ -349,6 +365,10 @@ class OverlayServer:
                 self._enqueue(client, Outgoing(Ack("control", msg.action.value).to_wire()))
             elif isinstance(msg, Rendered):
                 self._on_rendered(client, msg)
+            elif self.capture is None:  # listen, input: audio from the page
+                raise ProtocolError("unavailable", "this run does not take audio from the page")
+            else:
+                self.capture.on_message(client, msg)
         except ProtocolError as exc:
             self._enqueue(client, Outgoing(Error(exc.code, exc.message).to_wire()))
 
@@ -377,11 +397,3 @@ class OverlayServer:
         self._latencies.append(
             latency_record(origin, msg.id, client.number, sent, time.monotonic(), msg.render_ms)
         )
-
-
-def _loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """asyncio's own errors (e.g. "socket.accept() out of system resource", about
-    once a second while descriptors run out): one deduplicated line, no traceback."""
-    exc = context.get("exception")
-    detail = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
-    log.error("overlay server: %s%s", context.get("message", "event loop error"), detail)
