@@ -32,7 +32,7 @@ venv: $(BIN)/turnaround
 $(BIN)/turnaround: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -e '.[test,bench,serve]'
 	@touch $@
 
 lint:

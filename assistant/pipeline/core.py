@@ -12,10 +12,12 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from assistant.asr.config import StreamingConfig
+from assistant.asr.requests import DecodeRequest
 from assistant.asr.worker import AsrWorker, Decoder
 from assistant.errors import TurnaroundError
 from assistant.events import (
@@ -36,10 +38,33 @@ from assistant.vad.segmenter import VadConfig
 EVENT_QUEUE_SIZE = 1024
 
 
+class Asr(Protocol):
+    """What the pipeline needs of whoever runs its decodes: its own ``AsrWorker``,
+    or a lane of a scheduler shared by many calls (``assistant.scale``)."""
+
+    dropped_partials: int
+
+    def start(self) -> None: ...
+
+    def submit(self, request: DecodeRequest) -> None: ...
+
+    @property
+    def pending_finals(self) -> int: ...
+
+    def stop(self) -> None: ...
+
+
+# Builds the pipeline's ASR from its decoder and its error callback.
+AsrFactory = Callable[..., Asr]
+
+
 @dataclass
 class PipelineConfig:
     vad: VadConfig = field(default_factory=VadConfig)
     streaming: StreamingConfig = field(default_factory=StreamingConfig)
+    # None: the pipeline's own AsrWorker thread. The team server passes a factory
+    # so that many calls share one scheduler (in-process or on Ray Serve).
+    asr: AsrFactory | None = None
 
 
 _DONE = object()
@@ -52,7 +77,7 @@ class Pipeline:
         if not routes:
             raise TurnaroundError("no audio input to listen to")
         self.config = config or PipelineConfig()
-        self.asr = AsrWorker(decoder, on_error=self._asr_error)
+        self.asr = (self.config.asr or AsrWorker)(decoder, on_error=self._asr_error)
         self._events: queue.Queue[object] = queue.Queue(maxsize=EVENT_QUEUE_SIZE)
         self._order = StreamOrder(route.speaker for route in routes)
         self._order_lock = threading.Lock()
