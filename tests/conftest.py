@@ -1,4 +1,6 @@
-"""Shared fixtures: the real Whisper model (loaded once) and real speech files."""
+"""Shared fixtures (the real Whisper model, loaded once; the sample session; a
+headless Chromium; a server; a PulseAudio sink) and each test's layer marker,
+from its folder: tests/unit, tests/integration, tests/e2e."""
 
 from __future__ import annotations
 
@@ -9,11 +11,9 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-# Debian's Chromium, never a browser Playwright downloads (CI installs it).
-CHROMIUM = Path("/usr/bin/chromium")
-AUDIO = Path(__file__).resolve().parent / "fixtures" / "audio"
-SAMPLE_CALL = REPO / "assistant" / "samples" / "sample_call.ogg"
+from tests.helpers.paths import CHROMIUM, REPO, SAMPLE_CALL
+from tests.helpers.pulse import pulse, sink  # noqa: F401  (fixtures for every folder)
+from tests.helpers.server import calls, server  # noqa: F401  (fixtures for every folder)
 
 
 @pytest.fixture(scope="session")
@@ -71,3 +71,15 @@ def browser() -> Iterator[Any]:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=HEADLESS_CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+LAYERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its folder's layer, so `pytest -m unit` runs the fast
+    pure tests alone."""
+    for item in items:
+        parts = item.path.relative_to(REPO / "tests").parts
+        if parts[0] in LAYERS:
+            item.add_marker(parts[0])

@@ -7,7 +7,7 @@ import pytest
 from assistant.coach.detectors import language
 from assistant.coach.detectors.base import Mode
 from assistant.coach.sentiment import NegativityModel, default_model, tokenize
-from tests.detector_helpers import CUSTOMER, MANAGER, REP, Harness
+from tests.helpers.detectors import CUSTOMER, MANAGER, REP, Harness
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from assistant.coach.detectors.objection_model import (
 from assistant.coach.engine import SuggestionEngine
 from assistant.coach.playbook import load_playbook
 from assistant.events import Signal, Suggestion, TranscriptRevision
-from tests.detector_helpers import CUSTOMER, REP, Harness, KeywordScorer, final
+from tests.helpers.detectors import CUSTOMER, REP, Harness, KeywordScorer, final
 
 TRAINING_DATA = Path(__file__).resolve().parent.parent / "benchmarks" / "data"
 

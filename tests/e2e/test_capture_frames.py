@@ -21,10 +21,9 @@ from websockets.sync.client import ClientConnection, connect
 from assistant.audio.file_source import decode_file
 from assistant.server.audio_frames import MAX_AUDIO_FRAME_BYTES, Channel, build_audio_frame
 from assistant.server.server import OverlayServer
-
-from ..cli_process import Coach, OverlayPage
-from ..conftest import AUDIO
-from ..helpers.capture_rig import session_records, stop
+from tests.helpers.capture_rig import session_records, stop
+from tests.helpers.cli import CliRun, OverlayPage
+from tests.helpers.paths import AUDIO
 
 START_S = 120.0
 FRAME = 512
@@ -87,7 +86,7 @@ class Page:
 
 
 def test_bad_frames_close_only_their_page_and_the_call_goes_on(tmp_path: Path) -> None:
-    run = Coach("live", "--browser", "--port", "0", "--json", "--record", str(tmp_path))
+    run = CliRun("live", "--browser", "--port", "0", "--json", "--record", str(tmp_path))
     port = run.overlay_port(START_S)
     watcher = OverlayPage(port)  # another page, there all along
     speech = speech_frames()

@@ -14,15 +14,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from assistant.asr.wer import wer
 from assistant.audio.monitor import MonitorSource, list_monitors, resolve_monitor
 from assistant.events import FinalTranscript, PipelineState, Speaker, Status
 from assistant.pipeline.core import Pipeline
 from assistant.pipeline.routes import Route
-
-from ..cli_process import Coach
-from ..conftest import AUDIO, REPO
-from ..helpers.capture_rig import stop, wait_until
+from tests.helpers.capture_rig import stop, wait_until
+from tests.helpers.cli import CliRun
+from tests.helpers.paths import AUDIO, REPO
+from tests.helpers.wer import wer
 
 CALL_SINK = "turnaround_e2e_call"  # the laptop's output: what the call app plays
 REP_SINK = "turnaround_e2e_rep"  # stands in for the rep's headset microphone
@@ -105,7 +104,7 @@ def test_the_call_from_a_desktop_app_is_the_customer(sinks: dict) -> None:
     customer from what the output plays. PULSE_SOURCE points this process's default
     input at the rep's sink, so no global setting changes."""
     env = {**os.environ, "PULSE_SOURCE": f"{REP_SINK}.monitor"}
-    run = Coach(
+    run = CliRun(
         "live", "--mic", "pulse", "--remote", f"monitor:{CALL_SINK}",
         "--json", "--no-record", "--no-server", env=env,
     )  # fmt: skip

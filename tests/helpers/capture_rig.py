@@ -31,9 +31,8 @@ import numpy as np
 
 from assistant.audio.file_source import decode_file, write_wav
 from assistant.cli.browser import HEADLESS_CHROMIUM_ARGS
-
-from ..cli_process import Coach
-from ..conftest import AUDIO, CHROMIUM
+from tests.helpers.cli import CliRun
+from tests.helpers.paths import AUDIO, CHROMIUM
 
 REAL = AUDIO / "real"
 CALL_TITLE = "Customer call"
@@ -124,11 +123,11 @@ def wait_until(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any
         time.sleep(0.1)
 
 
-def speech_ended_after(coach: Coach, stream_s: float) -> bool:
+def speech_ended_after(coach: CliRun, stream_s: float) -> bool:
     return any(e["type"] == "SpeechEnded" and e["end_s"] >= stream_s for e in coach.events())
 
 
-def stop(coach: Coach) -> int:
+def stop(coach: CliRun) -> int:
     """Ctrl-C, as the user ends a call: the last utterance is finished first."""
     coach.proc.send_signal(signal.SIGINT)
     return coach.finish(120)
