@@ -20,6 +20,10 @@ from tests.helpers.detectors import CUSTOMER, MANAGER, REP, Harness
         ("I'd need to check with my boss first.", "authority"),
         ("We already use another vendor for that.", "competitor"),
         ("It's not a priority until next quarter.", "timing"),
+        # Issue 19: status quo / switching cost and problem denial (missed before it).
+        ("We've been with them for years and it works.", "competitor"),
+        ("Switching would be a huge pain for us.", "competitor"),
+        ("I'm not convinced we have that problem.", "need"),
     ],
 )
 def test_objection_categories(text: str, category: str) -> None:
@@ -32,6 +36,10 @@ def test_objection_ignores_rep_and_neutral_talk() -> None:
     h = Harness()
     assert language.objection(h.say(REP, 0, 3, "Is it too expensive?")) == []
     assert language.objection(h.say(CUSTOMER, 4, 6, "The price list looks clear to me.")) == []
+    # Polarity: a positive price mention is not an objection (a false alarm before issue 19).
+    assert (
+        language.objection(h.say(CUSTOMER, 7, 9, "That price seems fair for what we'd get.")) == []
+    )
 
 
 @pytest.mark.parametrize("text", ["What do you mean by that?", "Sorry?", "You lost me there."])
