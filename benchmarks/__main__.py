@@ -30,7 +30,7 @@ from typing import Any
 from .material import REPO, SAMPLE_CALL
 from .results import Results, Section, Skip, say
 
-SECTIONS = ("realspeech", "windows", "stages", "e2e", "scaling", "models", "cost")
+SECTIONS = ("realspeech", "stages", "e2e", "scaling", "cost")
 DEFAULT_DATA = REPO.parent / "shared" / "eval"
 DEFAULT_OUT = REPO / "benchmarks" / "results"
 REFERENCE = REPO / "benchmarks" / "reference.json"
@@ -48,7 +48,6 @@ class Plan:
     fanout_clients: tuple[int, ...] = (1, 10, 50)
     fanout_messages: int = 50
     streams: tuple[int, ...] = (1, 2, 4)
-    models: bool = True
     silence_s: float = 15.0
     long_minutes: float = 30.0
     vad_audio_s: float = 30.0
@@ -71,7 +70,6 @@ QUICK = Plan(
     fanout_clients=(1, 10),
     fanout_messages=20,
     streams=(1,),
-    models=False,
     silence_s=3.0,
     long_minutes=1.5,
     vad_audio_s=10.0,
@@ -244,7 +242,7 @@ class Runner:
         return result
 
     def run(self) -> Results:
-        from . import cost, e2e, fanout, realspeech, scaling, stages, windows
+        from . import cost, e2e, fanout, realspeech, scaling, stages
 
         p, data, model = self.plan, self.args.data, self.args.model
 
@@ -296,24 +294,7 @@ class Runner:
                 {1: self.e2e} if self.e2e else {},
             ),
         )
-        if p.models:
-            self.section(
-                "models",
-                lambda: scaling.models(
-                    model,
-                    self.call_path,
-                    self.truth,
-                    self.speech,
-                    self.line_ends,
-                    p.decode_lengths_s,
-                    self.playbook,
-                ),
-            )
         self.section("cost.silence", lambda: cost.silence(self.decoder, p.silence_s, self.playbook))
-        if p.models:
-            # After every in-process memory figure: its three extra decoders (one with
-            # a 30 s window) leave ~250 MB of allocator and oneDNN caches behind.
-            self.section("windows", lambda: windows.run(data, model))
         minutes = self.args.minutes or p.long_minutes
         self.section("cost.long_call", lambda: cost.long_call_in_child(minutes, model))
         return self.results

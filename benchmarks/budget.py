@@ -2,7 +2,7 @@
 
 Each line names the metric(s) it judges (the worst of them counts), its limit and
 the figures shown beside it. ``check(doc)`` judges a run's metrics; the summary,
-README's Performance section, the metric table (``budget`` on each metric) and the
+docs/performance.md and README's headline, the metric table (``budget`` on each metric) and the
 plots' reference lines all read the limits from here.
 
 The limits are for the reference machine: 2 CPU cores, no GPU, tiny.en int8.

@@ -11,10 +11,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .e2e import realtime_run
-from .results import Section, Skip, bootstrap_noise, pct, ratio, say
+from .results import Section, bootstrap_noise, pct, ratio
 
 # The figures each scaling row keeps (the full detail stays in its own section).
 KEEP = (
@@ -85,49 +83,3 @@ def streams(
 
 def _p95_ratio(a: list[float], b: list[float]) -> float | None:
     return ratio(pct(a, 95), pct(b, 95))
-
-
-def models(
-    main_model: str,
-    path: Path,
-    truth: list[dict[str, Any]],
-    speech: np.ndarray,
-    line_ends: list[float],
-    lengths: tuple[float, ...],
-    playbook: Any,
-) -> Section:
-    """Every other catalogue model that resolves here: decode table + one replay."""
-    from assistant.asr.models import load_catalog, resolve_model
-    from assistant.errors import TurnaroundError
-
-    from .cost import load_model
-    from .stages import decode_by_length
-
-    rows: dict[str, Any] = {}
-    section = Section(rows)
-    for name in load_catalog():
-        if name == main_model:
-            continue
-        try:
-            resolve_model(name)
-        except TurnaroundError as exc:
-            section.skip(f"models.{name}", f"not installed here ({exc})")
-            continue
-        try:
-            decoder, loaded = load_model(name, prefix=f"models.{name}")
-        except TurnaroundError as exc:
-            section.skip(f"models.{name}", f"cannot load: {exc}")
-            continue
-        say(f"models: {name}")
-        section.metrics.update(loaded.metrics)
-        decode = decode_by_length(
-            decoder, speech, line_ends, lengths, 1, f"models.{name}", baseline=False
-        )
-        section.metrics.update(decode.metrics)
-        run = realtime_run([path], [decoder], truth, f"model {name}", None, playbook)
-        rows[name] = {"decode": decode.detail["rows"], "end_to_end": summary(run)}
-        section.metric(f"models.{name}.final_true_p95", run["final_true_s"]["p95"], "s")
-    if not rows:
-        why = "; ".join(f"{k}: {v}" for k, v in section.skipped.items())
-        raise Skip(f"no other catalogue model can run here (see `turnaround models`): {why}")
-    return section

@@ -161,7 +161,7 @@ def _transcribe_time(decoder: Any, audio: np.ndarray) -> float:
 def detectors(data: Path | None) -> Section:
     """Per final transcript: conversation-state update (sentiment scoring included)
     and each detector, on the sample call's lines, and on a real 18-minute meeting via
-    the detector evaluation's AMI replay (``benchmarks.detectors``) when data exists."""
+    the detector evaluation's AMI replay (``tools.train.corpora``) when data exists."""
     from assistant.coach.conversation import ConversationState
     from assistant.coach.detectors import Context, Mode, Roles, detectors_for
     from assistant.coach.sentiment import default_model
@@ -206,10 +206,10 @@ def detectors(data: Path | None) -> Section:
     section = Section(out)
     section.metric("stage.detectors_ms_per_final", out["all_detectors_ms"]["p50"], "ms")
     if data is not None:
-        from . import detectors as detector_eval
+        from tools.train.corpora import eval_ami
 
         try:
-            ami = detector_eval.eval_ami(data)
+            ami = eval_ami(data)
         except FileNotFoundError as exc:
             raise Skip(f"AMI text missing for the engine timing ({exc})") from exc
         out["ami_engine_ms_per_final"] = {

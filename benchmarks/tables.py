@@ -186,9 +186,7 @@ def stages(st: dict[str, Any] | None) -> list[str]:
     return out
 
 
-def scaling(
-    sc: dict[str, Any] | None, cost: dict[str, Any] | None, models: dict[str, Any] | None = None
-) -> list[str]:
+def scaling(sc: dict[str, Any] | None, cost: dict[str, Any] | None) -> list[str]:
     out: list[str] = []
     rows = (sc or {}).get("streams")
     if rows:
@@ -208,12 +206,6 @@ def scaling(
                 f"{ms(dig(r, 'partials', 'interval_s', 'p95'))} | "
                 f"{s(r.get('cpu_share', 0) * 100, 0)} % | {s(r.get('peak_rss_mb'), 0)} MB |"
             )
-    for name, r in (models or {}).items():
-        e = r["end_to_end"]
-        out.append(
-            f"\nModel {name}: final p95 {ms(dig(e, 'final_true_s', 'p95'))}, CPU "
-            f"{s(e.get('cpu_share', 0) * 100, 0)} %."
-        )
     long = (cost or {}).get("long_call")
     if long:
         out += [

@@ -195,3 +195,7 @@ def test_performance_doc_tables_are_the_committed_reference_rendered() -> None:
         f"docs/performance.md's tables differ from {source}: "
         f"run python -m benchmarks.report {source} --docs"
     )
+    readme = report.README.read_text("utf-8")
+    head = report.current_headline(readme)
+    assert head is not None, "README.md has no headline table markers"
+    assert readme[head[0] : head[1]] == report.headline_block(report.REPO / source)
