@@ -329,11 +329,24 @@ def test_control_without_a_pipeline_is_an_error_frame() -> None:
 
 
 def test_handler_before_start_and_after_stop_is_a_no_op() -> None:
+    """Events before start are dropped, not queued for the first page; after stop
+    the handler neither raises nor restarts anything."""
     srv = OverlayServer(port=0)
     srv.handler(final(1, "nobody listening"))
     srv.start()
-    srv.stop()
+    try:
+
+        async def snapshot() -> dict[str, Any]:
+            async with connect(ws_url(srv), origin=origin(srv)) as ws:
+                return await recv_json(ws)
+
+        first = run(snapshot())
+        assert first["type"] == "snapshot"
+        assert "nobody listening" not in json.dumps(first)
+    finally:
+        srv.stop()
     srv.handler(final(2, "still nobody"))
+    assert srv._loop is None or srv._loop.is_closed()
 
 
 # -- slow clients ----------------------------------------------------------------------
