@@ -263,6 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_sessions(args)
         if args.command == "report":
             return cmd_report(args)
+        if args.command == "serve":
+            from assistant.cli.serve import cmd_serve
+
+            return cmd_serve(args)
         parser.print_help()
         return 2
     except BaseException as exc:  # every way out: one line on stderr at most

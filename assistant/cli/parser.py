@@ -9,6 +9,7 @@ from pathlib import Path
 from assistant import __version__
 from assistant.asr.models import DEFAULT_MODEL
 from assistant.cli import args as cli_args
+from assistant.cli.serve import add_serve_command
 from assistant.cli.sessions import add_commands as add_session_commands
 from assistant.sessions.store import default_sessions_dir
 from assistant.vad.segmenter import VadConfig
@@ -216,4 +217,5 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overlay_args(replay)
     _add_model_args(replay)
     add_session_commands(sub)
+    add_serve_command(sub)
     return parser

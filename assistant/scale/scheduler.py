@@ -76,6 +76,12 @@ class SchedulerStats:
     dropped_partials: int = 0
     failed: int = 0
     retried: int = 0
+    # Finals: every one submitted is answered with text or skipped as overtaken
+    # (a failed decode is neither); the replica-death test holds them equal.
+    finals_submitted: int = 0
+    finals_answered: int = 0
+    finals_skipped: int = 0
+    finals_in_flight: int = 0
     batch_sizes: deque[int] = field(default_factory=lambda: deque(maxlen=5000))
 
 
@@ -154,6 +160,7 @@ class DecodeScheduler:
             if request.kind is DecodeKind.FINAL:
                 self._finals.append(item)
                 lane._queued_finals += 1
+                self.stats.finals_submitted += 1
             else:
                 replaced = self._partials.get(item.key)
                 self._partials[item.key] = item
@@ -192,6 +199,7 @@ class DecodeScheduler:
                     for item in batch:
                         self._busy.add(item.key)
                         item.lane._in_flight += 1
+                        self.stats.finals_in_flight += item.request.kind is DecodeKind.FINAL
                     return batch
                 if answered:
                     return []  # reply to those first, then look again
@@ -208,6 +216,7 @@ class DecodeScheduler:
             if item.request.wanted():
                 return [item]
             item.lane.skipped_finals += 1  # a speculative final overtaken by speech
+            self.stats.finals_skipped += 1
             answered.append(item)
         return []
 
@@ -276,6 +285,9 @@ class DecodeScheduler:
             self.stats.batch_sizes.append(len(batch))
             for item, result in zip(batch, results, strict=True):
                 item.lane.record(item.request, result, elapsed / len(batch))
+                if item.request.kind is DecodeKind.FINAL:
+                    self.stats.finals_in_flight -= 1
+                    self.stats.finals_answered += result is not None and not result.failed
         for item, result in zip(batch, results, strict=True):
             item.request.reply(item.request, result)
         with self._cond:
