@@ -89,8 +89,6 @@ START_TIMEOUT_S = 10.0
 OPEN_TIMEOUT_S = 5.0
 # On stop, how long queued frames (the last final, "stopped") may take to go out.
 FLUSH_TIMEOUT_S = 1.0
-# Cards the overlay took down by itself: recorded, so the report knows their fate.
-_OVERLAY_CLOSES = (CloseReason.EXPIRED, CloseReason.REPLACED)
 
 log = logging.getLogger(__name__)
 
