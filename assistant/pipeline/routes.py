@@ -65,8 +65,11 @@ def file_routes(
 # of sound (a copy measures 1.0; two people on their own channels near 0, and two
 # headsets in one room, each hearing the other faintly, well under 0.9).
 IDENTICAL_CORRELATION = 0.98
-# How much sound to judge by, and how far into the file to look for it.
-IDENTICAL_SOUND_S = 3.0
+# How much sound to judge by, and how far into the file to look for it. 3 s took a
+# meeting that opens with two people talking over each other (AMI EN2002a split
+# into two channels: both carry the mix while both speak) for one signal; 10 s
+# tells it apart, and a real copy (jfk.flac) stays one.
+IDENTICAL_SOUND_S = 10.0
 IDENTICAL_LOOK_S = 60.0
 # A 32 ms frame louder than this (about -46 dBFS) on either channel is sound.
 _SOUND_RMS = 0.005

@@ -75,3 +75,23 @@ def test_replaying_a_copied_stereo_file_transcribes_each_sentence_once(
     assert finals and {e["speaker"] for e in finals} == {"unknown"}
     text = " ".join(e["text"] for e in finals).lower()
     assert text.count("native country") == 1
+
+
+def test_a_call_that_opens_with_crosstalk_stays_split(tmp_path: Path) -> None:
+    """Two people on their own channels who talk over each other for the first
+    seconds (each channel carrying both voices while they overlap, as a split
+    meeting recording does) are still two speakers: the first 4 s are identical,
+    the rest is not."""
+    first = decode_file(REAL / "monologue.ogg")[: 12 * 16000, 0]
+    second = decode_file(REAL / "turns.ogg", 1)[: 12 * 16000, 0]
+    n = 4 * 16000
+    both = (first[:n] + second[:n]) / 2
+    quiet = np.zeros(len(first) - n, dtype=np.float32)
+    left = np.concatenate([both, first[n:], quiet])
+    right = np.concatenate([both, quiet, second[n:]])
+    path = write_wav(tmp_path / "crosstalk.wav", np.stack([left, right], axis=1).astype(np.float32))
+    assert not identical_channels(path)
+    assert [r.speaker for r in file_routes(path, realtime=False, mix=False)] == [
+        Speaker.REP,
+        Speaker.CUSTOMER,
+    ]
