@@ -5,6 +5,7 @@ import { Captions } from "./captions.js";
 import { CardStack } from "./cards.js";
 import { Connection } from "./connection.js";
 import { DevView } from "./devview.js";
+import { Listener } from "./listen.js";
 import { Meters } from "./meters.js";
 import { pipSupported, popOut } from "./pip.js";
 import { afterPaint } from "./util.js";
@@ -58,6 +59,13 @@ const cards = new CardStack($("cards"), {
 const captions = new Captions(ui.captions);
 const meters = new Meters({ talk: $("talk"), silence: $("silence"), monologue: $("monologue") });
 const devView = new DevView(ui.devView);
+// Audio from this page (`turnaround live --browser` only: the server says so).
+const listener = new Listener({
+  connection,
+  root: $("capture"),
+  notice: (text) => notice(text),
+  onChange: () => connection.ws?.readyState === WebSocket.OPEN && showState(),
+});
 
 function notice(text) {
   ui.notice.textContent = text;
@@ -109,11 +117,17 @@ function onMessage(msg, receivedAt) {
     case "status":
       setStatus(msg);
       break;
+    case "capture":
+      listener.onCapture(msg);
+      break;
+    case "ack":
+      if (msg.of === "listen") listener.onAck(msg);
+      break;
     case "error":
-      notice(`Server: ${msg.message}`);
+      if (!listener.onError(msg)) notice(`Server: ${msg.message}`);
       break;
     default:
-      break; // "ack" and anything newer: nothing to show
+      break; // anything newer: nothing to show
   }
 }
 
@@ -135,8 +149,7 @@ function setBehind(lag) {
 
 function setStatus(status) {
   pipelineState = status.state || pipelineState;
-  ui.conn.dataset.state = pipelineState;
-  ui.connText.textContent = STATE_TEXT[pipelineState] || pipelineState;
+  showState();
   ui.conn.title = [status.model, ...(status.devices || []), status.detail].filter(Boolean).join(" · ");
   ui.pause.textContent = pipelineState === "paused" ? "Resume" : "Pause";
   ui.pause.title = pipelineState === "paused" ? "Resume listening (P)" : "Pause listening (P)";
@@ -156,8 +169,18 @@ function showSummary(status) {
   if (!ui.summary.hidden) ui.summary.href = path + connection.query;
 }
 
+// Waiting for Listen is not "Starting…": the coach is ready for this page's audio.
+function showState() {
+  ui.conn.dataset.state = pipelineState;
+  const ready = pipelineState === "starting" && listener.ready;
+  ui.connText.textContent = ready ? "Ready" : STATE_TEXT[pipelineState] || pipelineState;
+}
+
 function onState(state, info) {
-  if (state === "open") return; // the snapshot sets the real state
+  if (state === "open") {
+    listener.onOpen(connection.ws);
+    return; // the snapshot sets the real state
+  }
   meters.setRunning(false);
   // The run ended (the server said "stopped", or "error", then went away): that is
   // the news, not the reconnect, which goes on quietly so a new run on the same
