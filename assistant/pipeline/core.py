@@ -67,7 +67,21 @@ class PipelineConfig:
     asr: AsrFactory | None = None
 
 
-_DONE = object()
+# The end of a pipeline's event queue (every source ended and flushed).
+DONE = object()
+
+
+def drain(events: queue.Queue[object], timeout_s: float | None) -> Iterator[Event]:
+    """A pipeline's events in order until ``DONE``, or until ``timeout_s`` passes
+    without one."""
+    while True:
+        try:
+            item = events.get(timeout=timeout_s)
+        except queue.Empty:
+            return
+        if item is DONE:
+            return
+        yield item  # type: ignore[misc]
 
 
 class Pipeline:
@@ -155,14 +169,7 @@ class Pipeline:
 
     def events(self, timeout_s: float | None = None) -> Iterator[Event]:
         """Yield events in order until every source has ended and been flushed."""
-        while True:
-            try:
-                item = self._events.get(timeout=timeout_s)
-            except queue.Empty:
-                return
-            if item is _DONE:
-                return
-            yield item  # type: ignore[misc]
+        return drain(self._events, timeout_s)
 
     # -- plumbing ----------------------------------------------------------------
     def _sink_for(self, workers: list[SourceWorker]):
@@ -236,7 +243,7 @@ class Pipeline:
                 dropped_audio_s=sum(w.dropped_audio_s for w in self._workers),
             )
         )
-        self._events.put(_DONE)
+        self._events.put(DONE)
 
 
 def wait_for(pipeline: Pipeline, timeout_s: float) -> list[Event]:

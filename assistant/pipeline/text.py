@@ -25,6 +25,7 @@ from assistant.events import (
     SpeechStarted,
     Status,
 )
+from assistant.pipeline.core import DONE, drain
 from assistant.pipeline.ordering import StreamOrder
 
 # Real time: how often the clock moves while waiting for the next line (silence
@@ -35,7 +36,6 @@ EVENT_QUEUE_SIZE = 1024
 # The one stream a transcript is, for the ordering.
 _STREAM = Speaker.UNKNOWN
 
-_DONE = object()
 
 
 def _timeline(lines: list[TranscriptLine]) -> list[tuple[float, int, Event]]:
@@ -100,14 +100,7 @@ class TranscriptPipeline:
         return self._paused.is_set()
 
     def events(self, timeout_s: float | None = None) -> Iterator[Event]:
-        while True:
-            try:
-                item = self._events.get(timeout=timeout_s)
-            except queue.Empty:
-                return
-            if item is _DONE:
-                return
-            yield item  # type: ignore[misc]
+        return drain(self._events, timeout_s)
 
     def _put(self, events: list[Event]) -> None:
         for event in events:
@@ -133,7 +126,7 @@ class TranscriptPipeline:
             self._put(self._order.progress(_STREAM, at_s))
         self._put(self._order.progress(_STREAM, math.inf))
         self._put([Status(PipelineState.STOPPED, reason)])
-        self._events.put(_DONE)
+        self._events.put(DONE)
 
     def _wait_until(self, started: float, at_s: float) -> float:
         """Real time: keep the clock (and its silence ticks) moving until the
