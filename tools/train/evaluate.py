@@ -1,4 +1,4 @@
-"""Every detector figure of README from one command: text, heard, spoken, corpora.
+"""Every figure of docs/detectors.md from one command: text, heard, spoken, corpora.
 
     python -m tools.train.evaluate --data ../shared/eval [--no-spoken] [--fresh]
         [--before tools/train/results/before.json]
@@ -15,8 +15,9 @@
   and as heard; SwDA / USS rows as before.
 * Time per utterance of both models.
 
-Prints Markdown and writes ``tools/train/results/evaluation.{json,md}`` and README's
-compact table ``readme.md`` (git ignored);
+Prints Markdown and writes ``tools/train/results/evaluation.{json,md}`` (git
+ignored); a run with the spoken part also writes its tables into docs/detectors.md
+(and the figures they come from into docs/detectors.json, ``tools.train.docs``).
 ``--before`` puts an earlier run's figures (its ``evaluation.json``) beside each one.
 Nothing here is used for training or tuning.
 """
@@ -34,11 +35,11 @@ from assistant.coach.detectors.objection_model import default_objection_model
 from assistant.coach.sentiment import default_model
 from tools.train import corpora, objection_eval
 from tools.train.data import NOISED_MELD, Example, load_devset, read_meld
-from tools.train.report import readme_tables, render
+from tools.train.docs import DOCS, RESULTS, save_evaluation
+from tools.train.report import render
 from tools.train.speech import Voice
 from tools.train.spoken import CUSTOMER_VOICE, per_line, spoken_run
 
-RESULTS = Path(__file__).resolve().parent / "results"
 # A voice kept out of the noised training set (tools.train.noise.VOICES): the spoken
 # held-out figures are also given for a speaker the model has never heard.
 UNSEEN_VOICE = Voice("en-us+m5", 160)
@@ -139,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--before", type=Path, help="an earlier evaluation.json to show beside this run"
     )
+    parser.add_argument("--no-docs", action="store_true", help="leave docs/detectors.md as it is")
     parser.add_argument(
         "--voices",
         nargs="+",
@@ -175,9 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "evaluation.json").write_text(json.dumps(results, indent=1) + "\n", "utf-8")
     table = render(results, before)
     (args.out / "evaluation.md").write_text(table, "utf-8")
-    (args.out / "readme.md").write_text(readme_tables(results, before), "utf-8")
     print(table)
-    print(f"wrote evaluation.json, evaluation.md and readme.md (compact) in {args.out}")
+    print(f"wrote evaluation.json and evaluation.md in {args.out}")
+    if args.no_spoken or args.no_docs:
+        # The page's tables have spoken columns: a run without them leaves it alone.
+        print(f"{DOCS.relative_to(DOCS.parents[1])} left as it is")
+    else:
+        save_evaluation(results, before)
+        print(f"wrote the tables of {DOCS.relative_to(DOCS.parents[1])} (and detectors.json)")
     return 0
 
 

@@ -1,5 +1,5 @@
 """Markdown tables of one ``tools.train.evaluate`` run, beside an earlier run where one
-is given (``--before FILE``): what README's detector section shows."""
+is given (``--before FILE``): what docs/detectors.md shows (``tools.train.docs``)."""
 
 from __future__ import annotations
 
@@ -214,8 +214,8 @@ def _f1(m: Result | None, cat: str = "any objection") -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def readme_tables(r: Result, before: Result | None) -> str:
-    """README's compact view: per category F1 now (before), as text and spoken on the
+def summary_table(r: Result, before: Result | None) -> str:
+    """The compact view: per category F1 now (before), as text and spoken on the
     held-out set and as text and heard on the test split, then false alarms on each
     view's own neutral lines."""
     o = r["objections"]

@@ -129,18 +129,24 @@ def replay(wav: Path, log: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
 
-def spoken_run(
+def spoken_call(
     examples: list[Example], customer: Voice = CUSTOMER_VOICE, fresh: bool = False
-) -> tuple[list[Slot], list[dict[str, Any]], dict[str, Any]]:
-    """(slots, replay events, how they were made), from the cache when it is valid."""
+) -> tuple[Path, list[Slot]]:
+    """The call's folder (``call.wav``, ``timeline.json``) and its slots, made once."""
     call_key = _key(LAYOUT_VERSION, REP_VOICE.key, customer.key, [e.text for e in examples])
     folder = SPOKEN_DIR / f"{customer.key}-{call_key}"
     timeline = folder / "timeline.json"
     if fresh or not timeline.exists():
         print(f"  speaking {len(examples)} lines ({customer.key}) into {folder}", flush=True)
-        slots = build_call(examples, customer, folder)
-    else:
-        slots = [Slot(**s) for s in json.loads(timeline.read_text("utf-8"))["slots"]]
+        return folder, build_call(examples, customer, folder)
+    return folder, [Slot(**s) for s in json.loads(timeline.read_text("utf-8"))["slots"]]
+
+
+def spoken_run(
+    examples: list[Example], customer: Voice = CUSTOMER_VOICE, fresh: bool = False
+) -> tuple[list[Slot], list[dict[str, Any]], dict[str, Any]]:
+    """(slots, replay events, how they were made), from the cache when it is valid."""
+    folder, slots = spoken_call(examples, customer, fresh)
     log = folder / f"replay-{product_key()}.jsonl"
     cached = log.exists() and not fresh
     if cached:
