@@ -8,6 +8,7 @@ every call finishes its last utterance, records and closes.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import time
 from pathlib import Path
@@ -20,6 +21,11 @@ from assistant.vad.segmenter import VadConfig
 
 # The main thread only waits; signals land here promptly.
 WAIT_STEP_S = 0.2
+# Many calls: decoders of one thread each, one per core. On 2 cores, 2 x 1 held
+# 4 calls at final p95 5.6 s where 1 x 2 took 10.6 s, same run, same load
+# (benchmarks/team_load.py, docs/team-server.md): a tiny model's decode does not
+# spread over threads as well as two decodes run side by side.
+DEFAULT_DECODERS = max(1, min(8, os.cpu_count() or 1))
 
 
 def _count(text: str) -> int:
@@ -100,13 +106,17 @@ def add_serve_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     asr.add_argument(
         "--decoders",
         type=_count,
-        default=1,
-        help="--asr local: decoders in this process (default: %(default)s)",
+        default=DEFAULT_DECODERS,
+        help="--asr local: decoders in this process, one decode each at a time "
+        "(default: one per CPU core, %(default)s here)",
     )
     asr.add_argument("--model", default=DEFAULT_MODEL, help="(default: %(default)s)")
     asr.add_argument("--model-dir", type=Path, help="a CTranslate2 Whisper directory")
     asr.add_argument(
-        "--threads", type=cli_args.threads, default=2, help="threads per local decoder (default: 2)"
+        "--threads",
+        type=cli_args.threads,
+        default=1,
+        help="threads per local decoder (default: %(default)s)",
     )
     calls = serve.add_argument_group("calls")
     calls.add_argument(

@@ -1,8 +1,11 @@
 """Several first-text decodes in one CTranslate2 call, for calls that share a decoder.
 
-Whether batching pays is measured, not assumed (``benchmarks/team_load.py
---only batching``, docs/team-server.md): first-text decodes (``offline=False``)
-are batched, and only those whose features have the same shape (CTranslate2
+Measured (``benchmarks/team_load.py --only batching``, docs/team-server.md): for
+first-text decodes of 2.5 s of real speech, batch 4 gave 1.4 times the decodes
+per CPU-second of batch 1 on 2 cores, batch 8 no more than 4 (and twice the wall
+time per batch). Final text uses the 30 s window, where batching gains nothing
+(RECIPES.md). So only first-text decodes (``offline=False``) are batched, and
+only those whose features have the same shape (CTranslate2
 takes one shape per batch; padding short features to a longer window changes
 their words). Final text is decoded one
 utterance at a time by ``WhisperDecoder.decode`` itself: it must not depend on

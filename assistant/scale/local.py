@@ -23,7 +23,8 @@ from assistant.scale.batch import BatchDecoder
 from assistant.scale.jobs import DecodeJob
 from assistant.scale.scheduler import DecodeScheduler, Notice
 
-# First-text decodes per batch (docs/team-server.md has the measurement).
+# First-text decodes per batch: batch 4 gave 1.4 times the decodes per CPU-second
+# of batch 1 on 2 cores, batch 8 no more at twice the wait (docs/team-server.md).
 DEFAULT_BATCH = 4
 # A decode through SharedDecoder waits at most this long (a replica restarting).
 SHARED_DECODE_TIMEOUT_S = 120.0

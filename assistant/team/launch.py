@@ -35,7 +35,7 @@ class TeamOptions:
     sessions_dir: Path | None = None  # None: no session files
     model: str = DEFAULT_MODEL
     model_dir: Path | None = None
-    cpu_threads: int = 2
+    cpu_threads: int = 1
     asr: str = "local"  # "local" | "ray"
     ray_address: str | None = None  # None with --asr ray: a private local cluster
     replicas: int | None = None
@@ -43,7 +43,7 @@ class TeamOptions:
     replica_cpus: float = 1.0
     replica_gpus: float = 0.0
     batch: int = DEFAULT_BATCH
-    decoders: int = 1  # --asr local: decoders (and dispatch threads)
+    decoders: int = 2  # --asr local: decoders (and dispatch threads), 1 thread each
     end_after_s: float = END_AFTER_S
     vad: VadConfig = field(default_factory=VadConfig)
     partials: bool = True
