@@ -5,8 +5,8 @@ The rules of the single-call overlay (``server.routes``), per token:
 * **Host**: bound to loopback, only ``127.0.0.1``/``localhost``/``[::1]`` with our
   port (DNS rebinding is refused); beyond loopback every request needs a token
   anyway, since every page and every datum here is behind one.
-* **Origin** (websocket): the server's own, ``http://<Host>``; a script must say
-  so too.
+* **Origin** (websocket): the server's own, ``http://<Host>`` (or ``https://<Host>``
+  behind a TLS proxy); a script must say so too.
 * **Tokens** (``?token=``): a rep's token opens that rep's call at ``/ws`` and its
   report at ``/summary``; the manager's opens ``/team`` (the live view, the
   sessions and their reports); a watch token (one per call, handed out by the
@@ -120,7 +120,11 @@ async def _route(
     who = doors.who(token) if token else None
     if path == WS_PATH:
         origin = _one_header(request, "Origin")
-        if origin is None or origin.lower() != f"http://{host}".lower():
+        # https: the same host behind a TLS-terminating proxy (docs/team-server.md).
+        if origin is None or origin.lower() not in (
+            f"http://{host}".lower(),
+            f"https://{host}".lower(),
+        ):
             return _forbidden("origin not allowed")
         if who is None:
             return _forbidden("missing or wrong token")

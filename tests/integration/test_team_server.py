@@ -77,6 +77,8 @@ def test_each_token_opens_only_its_own_door(team: TeamRun) -> None:
     assert asyncio.run(handshake(MANAGER, origin)) == 403  # the manager watches, from /team
     assert asyncio.run(handshake(REPS["dana"], "http://evil.example")) == 403
     assert asyncio.run(handshake(REPS["dana"], origin)) == 101
+    # The same host behind a TLS proxy: the page's origin is https.
+    assert asyncio.run(handshake(REPS["dana"], origin.replace("http:", "https:"))) == 101
 
 
 def _texts(run: RepRun) -> list[str]:
