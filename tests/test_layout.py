@@ -48,13 +48,29 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"coach", "sessions"},
     # The team server runs many sessions, as the CLI runs one.
     "team": {
-        "audio", "vad", "asr", "scale", "pipeline", "coach", "server", "sessions", "report",
+        "audio",
+        "vad",
+        "asr",
+        "scale",
+        "pipeline",
+        "coach",
+        "server",
+        "sessions",
+        "report",
         "assemble",
-    },  # fmt: skip
+    },
     "cli": {
-        "audio", "vad", "asr", "pipeline", "coach", "server", "sessions", "report", "assemble",
+        "audio",
+        "vad",
+        "asr",
+        "pipeline",
+        "coach",
+        "server",
+        "sessions",
+        "report",
+        "assemble",
         "team",
-    },  # fmt: skip
+    },
 }
 SHARED = {"errors", "events", "logs", "__init__"}
 
