@@ -156,15 +156,27 @@ def recordings(data: Path) -> list[Recording]:
     ]
 
 
-def heard_of(rec: Recording, decoder: Any, fresh: bool) -> tuple[list[Heard], dict[str, Any]]:
-    """The simulation of one recording, cached by its audio and the ASR code."""
+def code_key() -> str:
+    """The ASR and VAD code on disk, hashed. Taken once, before the decoder is loaded:
+    a key taken per recording once labelled a run's later recordings with code that
+    changed on disk after this process had imported the old one (a stale cache)."""
     from tools.train.data import REPO
 
-    audio = rec.load().astype(np.float32)
-    digest = hashlib.sha1(audio.tobytes())
+    digest = hashlib.sha1()
     for folder in ("asr", "vad"):
         for path in sorted((REPO / "assistant" / folder).glob("*.py")):
             digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def heard_of(
+    rec: Recording, decoder: Any, code: str, fresh: bool
+) -> tuple[list[Heard], dict[str, Any]]:
+    """The simulation of one recording, cached by its audio and ``code``
+    (:func:`code_key` when the decoder was loaded)."""
+    audio = rec.load().astype(np.float32)
+    digest = hashlib.sha1(audio.tobytes())
+    digest.update(code.encode())
     cache = GENERATED / f"{digest.hexdigest()[:12]}.json"
     if cache.exists() and not fresh:
         doc = json.loads(cache.read_text("utf-8"))
@@ -193,12 +205,13 @@ def heard_of(rec: Recording, decoder: Any, fresh: bool) -> tuple[list[Heard], di
 def evaluate(data: Path, fresh: bool = False) -> dict[str, Any]:
     from tools.train.speech import load_decoder
 
+    code = code_key()
     decoder = load_decoder()
     judges = {name: make() for name, make in DETECTORS.items()}
     out: dict[str, Any] = {"recordings": {}}
     for rec in recordings(data):
         print(f"  {rec.name} ...", flush=True)
-        utts, meta = heard_of(rec, decoder, fresh)
+        utts, meta = heard_of(rec, decoder, code, fresh)
         row: dict[str, Any] = {**meta, "utterances": len(utts)}
         if rec.lines is not None and rec.refs is not None:
             row["wer"] = word_errors(utts, [w for w, _ in rec.lines()], rec.refs())
