@@ -122,6 +122,13 @@ class RayBackend:
         require_ray()
         import ray
         from ray import serve
+        from ray._private import auto_init_hook
+
+        # Never a Ray of its own: a background thread of Serve's handle that calls
+        # Ray after close() would otherwise start a new local cluster (in /tmp/ray,
+        # outliving the server). Ray is joined explicitly, at ``address``, only.
+        os.environ["RAY_ENABLE_AUTO_CONNECT"] = "0"
+        auto_init_hook.enable_auto_connect = False
 
         from assistant.scale.replica import WhisperReplica
 
@@ -139,7 +146,11 @@ class RayBackend:
                 spec.name, model_dir, max(1, int(config.cpus)), config.batch,
                 "cuda" if config.gpus else "cpu",
             )  # fmt: skip
-            self._handle = serve.run(app, name=APP_NAME, route_prefix=None)
+            handle = serve.run(app, name=APP_NAME, route_prefix=None)
+            # One handle per method, kept: each has its router (and its threads),
+            # which close() shuts down before leaving Ray.
+            self._decoder = handle.options(method_name="decode")
+            self._info = handle.options(method_name="info")
         except TurnaroundError:
             raise
         except Exception as exc:  # no cluster at that address, a deployment that failed
@@ -154,7 +165,7 @@ class RayBackend:
         return retry_once(self._send, job, notice)
 
     def _send(self, job: DecodeJob, retry: bool) -> DecodeResult | None:
-        response = self._handle.decode.remote(job)
+        response = self._decoder.remote(job)
         try:
             return response.result(timeout_s=RETRY_TIMEOUT_S if retry else DECODE_TIMEOUT_S)
         except BaseException:
@@ -192,7 +203,7 @@ class RayBackend:
 
     def info(self) -> dict[str, Any]:
         """One replica's counters (the one Serve routes this to)."""
-        return dict(self._handle.info.remote().result(timeout_s=RETRY_TIMEOUT_S))
+        return dict(self._info.remote().result(timeout_s=RETRY_TIMEOUT_S))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -203,12 +214,20 @@ class RayBackend:
         }
 
     def close(self) -> None:
-        """Take the deployment down and leave the cluster (which may be shared)."""
+        """Take the deployment down and leave the cluster (which may be shared).
+
+        The handles' routers go first: their metrics thread would otherwise go on
+        calling Ray after ``ray.shutdown()`` and log a traceback every few seconds."""
         import ray
         from ray import serve
 
+        for handle in (self._decoder, self._info):
+            with contextlib.suppress(Exception):
+                handle.shutdown()
         try:
             serve.delete(APP_NAME)
         except Exception as exc:  # the cluster already gone: nothing left to delete
             log.warning("could not delete the Serve deployment (%s)", type(exc).__name__)
         ray.shutdown()
+        # Anything of Serve's still running in this process has nothing to say now.
+        logging.getLogger("ray.serve").setLevel(logging.CRITICAL)
