@@ -141,6 +141,8 @@ class RayBackend:
         started = time.perf_counter()
         try:
             ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+            # Serve's INFO lines ("Started Serve", "Deleting app") are not the user's.
+            logging.getLogger("ray.serve").setLevel(logging.WARNING)
             serve.start(proxy_location="Disabled")
             app = WhisperReplica.options(**config.options()).bind(
                 spec.name, model_dir, max(1, int(config.cpus)), config.batch,
