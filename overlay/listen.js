@@ -20,6 +20,12 @@ const HEADER_BYTES = 16;
 const FLAG_FIRST = 1;
 const CHANNEL = { mic: 0, call: 1 };
 const RATE_HZ = 16000;
+// The context's audio thread wakes once per this much audio (s), not every 8 ms
+// (Chromium's "interactive" default): on 2 loaded cores headless Chromium spent
+// ~8 % of a core on our capture with the default and ~4 % with 40 ms, for frames
+// that arrive in 40 ms bursts (p95 page -> coach 40-60 ms instead of 10-50 ms;
+// docs/browser-capture.md). Captions wait far longer than that for the speech to end.
+const CONTEXT_LATENCY_S = 0.04;
 const FRAME_MS = (512 / RATE_HZ) * 1000;
 // The browser's voice processing would change what the coach hears; it gets the raw input.
 const RAW = { echoCancellation: false, noiseSuppression: false, autoGainControl: false };
@@ -199,7 +205,7 @@ export class Listener {
     this.button.disabled = true;
     // The context and the screen picker need this click's user activation: both
     // start before anything is awaited.
-    this.ctx = this.ctx || new AudioContext({ sampleRate: RATE_HZ });
+    this.ctx = this.ctx || new AudioContext({ sampleRate: RATE_HZ, latencyHint: CONTEXT_LATENCY_S });
     if (this.ctx.state === "suspended") this.ctx.resume();
     this.module = this.module || this.ctx.audioWorklet.addModule("worklet.js");
     const asked = [];

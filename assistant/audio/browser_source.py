@@ -147,6 +147,7 @@ class CaptureTimeline:
             if self._anchor_wall is None:
                 self._anchor_wall = now
             source._started(sink, now)
+            self._advance(source, now)  # what came before the start counts too
             self._running.add(id(source))
             if self._thread is None and self._filler:
                 self._thread = threading.Thread(
@@ -171,7 +172,16 @@ class CaptureTimeline:
             source.last_frame_s = now
             source._hand(samples, captured_wall)
             if source._sink is not None:
-                self._anchor_samples, self._anchor_wall = float(source.emitted), now
+                self._advance(source, now)
+
+    def _advance(self, source: BrowserSource, now: float) -> None:
+        """The clock only moves forward: an input that got ahead (a burst of late
+        audio, up to the rate cap's allowance; the audio kept before the start)
+        carries it on from there, so an input that is not sending is still fed at
+        real time and never looks unplugged to the pipeline's watchdog while the
+        others catch up."""
+        if source.emitted >= self._projected(now):
+            self._anchor_samples, self._anchor_wall = float(source.emitted), now
 
     def set_sending(self, source: BrowserSource, sending: bool) -> None:
         with self._lock:
@@ -183,10 +193,13 @@ class CaptureTimeline:
 
     def position(self, now: float) -> float:
         """Where the call is on its clock (samples): the furthest input that is
-        sending, else the last frame's place plus the wall time since."""
-        live = [s.emitted for s in self._started() if self._is_live(s, now)]
-        if live:
-            return float(max(live))
+        sending, or where the furthest frame so far puts it by the wall clock,
+        whichever is further."""
+        live = [float(s.emitted) for s in self._started() if self._is_live(s, now)]
+        return max([*live, self._projected(now)])
+
+    def _projected(self, now: float) -> float:
+        """The furthest frame's place plus the wall time since it came."""
         if self._anchor_wall is None:
             return 0.0
         return self._anchor_samples + (now - self._anchor_wall) * SAMPLE_RATE_HZ

@@ -67,7 +67,9 @@ _INPUT_WORDS = {
     ("call", InputState.DENIED): "sharing the call's audio was refused or cancelled",
     ("call", InputState.ENDED): "call audio stopped: the shared tab closed or sharing stopped",
     ("call", InputState.FAILED): "the browser could not capture the call's audio",
-    ("call", InputState.UNAVAILABLE): "this browser cannot share a tab's audio",
+    # No audio track: "Share tab audio" left unticked, a window picked (no audio), or a
+    # browser that gives getDisplayMedia no audio at all (Firefox, Safari).
+    ("call", InputState.UNAVAILABLE): "the shared tab or screen has no audio",
 }
 
 

@@ -19,17 +19,15 @@ import pytest
 from tests.helpers.audio import final_texts, run_file
 from tests.helpers.capture_rig import (
     CANCEL_PICKER,
-    LEAD_IN_S,
     call_site,
     fake_microphone,
     final_words,
+    heard_the_end,
     launch,
     pick_tab,
     recording_wav,
-    reference,
     reference_text,
     session_records,
-    speech_ended_after,
     stop,
     wait_until,
 )
@@ -118,8 +116,7 @@ def test_the_microphone_alone_through_the_page_matches_replaying_the_file(
         page.click("#listen")  # the picker is cancelled: the microphone alone
         page.wait_for_selector(".capture-text:has-text('Listening: mic')", timeout=WAIT_MS)
         assert "call not shared" in capture_text(page)
-        last_end = LEAD_IN_S + reference("monologue")["utterances"][-1]["end"]
-        wait_until(lambda: speech_ended_after(run, last_end - 2.0), START_S, "the last words")
+        wait_until(lambda: heard_the_end(run, "monologue"), START_S, "the last words")
         assert not page.errors
     finally:
         browser.close()
@@ -156,8 +153,7 @@ def test_the_microphone_and_a_call_tab_are_the_rep_and_the_customer(
                 ".capture-text:has-text('mic (Rep) + call (Customer)')", timeout=WAIT_MS
             )
             call.evaluate("document.getElementById('call').play()")
-            last_end = LEAD_IN_S + reference("monologue")["utterances"][-1]["end"]
-            wait_until(lambda: speech_ended_after(run, last_end - 2.0), START_S, "the last words")
+            wait_until(lambda: heard_the_end(run, "monologue", "rep"), START_S, "the last words")
             assert not page.errors
     finally:
         browser.close()
@@ -198,8 +194,7 @@ def test_the_call_tab_closed_mid_call_is_said_and_the_microphone_goes_on(
             assert "call sharing stopped" in capture_text(page)
             assert page.get_attribute("#in-call", "data-state") == "ended"
             run.wait_err("browser: call audio stopped: the shared tab closed", START_S)
-            last_end = LEAD_IN_S + reference("monologue")["utterances"][-1]["end"]
-            wait_until(lambda: speech_ended_after(run, last_end - 2.0), START_S, "the last words")
+            wait_until(lambda: heard_the_end(run, "monologue", "rep"), START_S, "the last words")
             assert not page.errors
     finally:
         browser.close()

@@ -190,3 +190,35 @@ def test_only_the_page_origin_and_the_token_may_send_audio() -> None:
         page.ws.close()
     finally:
         server.stop()
+
+
+def test_pause_drops_the_page_audio_and_resume_takes_it_again(tmp_path: Path) -> None:
+    """Pause as in any live run: the page goes on sending (its meters move), the
+    coach drops what it hears until Resume; nothing said while paused is recorded."""
+    run = CliRun("live", "--browser", "--port", "0", "--json", "--record", str(tmp_path))
+    speech = speech_frames() + [bytes(2 * FRAME)] * 40  # the question, then silence
+    try:
+        page = Page(run.overlay_port(START_S))
+        assert page.listen(mic=True, call=False)["type"] == "ack"
+        run.wait_err("listening to unknown: page microphone", START_S)  # the session runs
+        page.ws.send(json.dumps({"v": 1, "type": "control", "action": "pause"}))
+        while page.until("status")["state"] != "paused":
+            pass
+        for pcm in speech:
+            page.audio(pcm)
+            time.sleep(FRAME / 16000)
+        time.sleep(3.0)  # long enough for a final, had the audio been taken
+        assert not [e for e in run.events() if e["type"] == "SpeechStarted"]
+        page.ws.send(json.dumps({"v": 1, "type": "control", "action": "resume"}))
+        while page.until("status")["state"] != "listening":
+            pass
+        for pcm in speech:
+            page.audio(pcm)
+            time.sleep(FRAME / 16000)
+        run.wait_out(r'"type": "(FinalTranscript|TranscriptRevision)".*thoughts', START_S)
+    finally:
+        rc = stop(run)
+    assert rc == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    finals = [r for r in session_records(tmp_path) if r["type"] == "FinalTranscript"]
+    assert finals and len({r["utterance_id"] for r in finals}) == 1  # the resumed one only

@@ -33,6 +33,7 @@ from assistant.audio.file_source import decode_file, write_wav
 from assistant.cli.browser import HEADLESS_CHROMIUM_ARGS
 from tests.helpers.cli import CliRun
 from tests.helpers.paths import AUDIO, CHROMIUM
+from tests.helpers.wer import words
 
 REAL = AUDIO / "real"
 CALL_TITLE = "Customer call"
@@ -48,8 +49,9 @@ CANCEL_PICKER = (
 # Silence before the recording, as a person takes a moment after pressing Listen:
 # Chromium's fake microphone starts playing its file when the device opens, and the
 # audio before the page's capture graph first pulls from the track (0.1-1 s on a
-# loaded machine) never reaches the page. With this, what is lost is silence.
-LEAD_IN_S = 1.5
+# loaded machine, more under heavy load) never reaches the page. With this, what is
+# lost is silence.
+LEAD_IN_S = 3.0
 
 
 def recording_wav(name: str, folder: Path) -> Path:
@@ -123,8 +125,18 @@ def wait_until(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any
         time.sleep(0.1)
 
 
-def speech_ended_after(coach: CliRun, stream_s: float) -> bool:
-    return any(e["type"] == "SpeechEnded" and e["end_s"] >= stream_s for e in coach.events())
+def heard_the_end(coach: CliRun, name: str, speaker: str | None = None) -> bool:
+    """The recording's last two words are in a final text: it has been heard to the
+    end. Said by the words, not by a stream time: on a loaded machine the page's
+    capture can start a second or two into the file, and every time moves with it."""
+    tail = " ".join(words(reference_text(name))[-2:])
+    texts = [
+        e["text"]
+        for e in coach.events()
+        if e["type"] in ("FinalTranscript", "TranscriptRevision")
+        and (speaker is None or e["speaker"] == speaker)
+    ]
+    return tail in " ".join(words(" ".join(texts)))
 
 
 def stop(coach: CliRun) -> int:

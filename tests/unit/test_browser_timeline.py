@@ -118,3 +118,36 @@ def test_frames_before_the_pipeline_starts_are_kept_up_to_a_limit() -> None:
         rig.mic.push(pcm(), rig.now, rig.now)
     rig.start()
     assert len(rig.audio("mic")) == pytest.approx(PRESTART_S * SAMPLE_RATE_HZ, abs=FRAME)
+
+
+def test_a_burst_on_one_input_never_starves_the_other() -> None:
+    """A page that sends late audio all at once (up to the rate cap's allowance)
+    puts that input ahead; when it stops, it is still fed at real time from there,
+    so the pipeline's watchdog never sees it go quiet while the other catches up."""
+    rig = Rig()
+    rig.start()
+    rig.run(0.5)
+    for _ in range(round(6.0 / FRAME_S)):  # 6 s of the call at once
+        rig.call.push(pcm(), rig.now, rig.now)
+    rig.call.set_sending(False)  # the page went away after its burst
+    for _ in range(round(4.0 / FRAME_S)):  # the microphone alone, in real time
+        before = rig.call.emitted
+        rig.run(FRAME_S, call=False)
+        assert rig.call.emitted - before >= FRAME - 1  # fed every tick
+    assert rig.call.stream_s == pytest.approx(0.5 + 6.0 + 4.0, abs=2 * FRAME_S)
+
+
+def test_audio_kept_before_the_start_moves_the_clock_too() -> None:
+    """Frames that came before the pipeline started (a page that sent a burst while
+    the session was being built) count: the input they put ahead is fed from there."""
+    rig = Rig()
+    for _ in range(round(6.0 / FRAME_S)):
+        rig.call.push(pcm(), rig.now, rig.now)
+    rig.mic.push(pcm(), rig.now, rig.now)
+    rig.call.set_sending(False)
+    rig.start()
+    assert rig.call.stream_s == pytest.approx(6.0, abs=FRAME_S)
+    for _ in range(round(3.0 / FRAME_S)):
+        before = rig.call.emitted
+        rig.run(FRAME_S, call=False)
+        assert rig.call.emitted - before >= FRAME - 1
