@@ -18,12 +18,10 @@ loop keeps taking requests, answering health checks and forming the next batch.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import resource
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,7 @@ from assistant.asr.models import resolve_model
 from assistant.asr.results import DecodeResult
 from assistant.asr.worker import STALE_PARTIAL_S
 from assistant.scale.batch import BatchDecoder
+from assistant.scale.gate import FinalsFirst
 from assistant.scale.jobs import DecodeJob
 
 # Requests a replica takes before Serve queues the rest at the caller: enough for
@@ -43,33 +42,6 @@ MAX_ONGOING = 16
 # replica adds no latency; under load the batch fills while the model is busy.
 BATCH_WAIT_S = 0.01
 DEPLOYMENT = "WhisperReplica"
-
-
-class FinalsFirst:
-    """One decode at a time on the model; a waiting final goes before partials."""
-
-    def __init__(self) -> None:
-        self._cond = asyncio.Condition()
-        self._busy = False
-        self._finals_waiting = 0
-
-    @contextlib.asynccontextmanager
-    async def hold(self, final: bool) -> AsyncIterator[None]:
-        async with self._cond:
-            self._finals_waiting += final
-            try:
-                await self._cond.wait_for(
-                    lambda: not self._busy and (final or self._finals_waiting == 0)
-                )
-            finally:
-                self._finals_waiting -= final
-            self._busy = True
-        try:
-            yield
-        finally:
-            async with self._cond:
-                self._busy = False
-                self._cond.notify_all()
 
 
 @serve.deployment(name=DEPLOYMENT, max_ongoing_requests=MAX_ONGOING, health_check_period_s=5.0)
