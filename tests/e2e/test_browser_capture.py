@@ -10,12 +10,15 @@ file, with no traceback and every final text recorded.
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from assistant.server.audio_frames import Channel, build_audio_frame
 from tests.helpers.audio import final_texts, run_file
 from tests.helpers.capture_rig import (
     CANCEL_PICKER,
@@ -283,3 +286,54 @@ def test_refused_permissions_are_said_and_the_call_alone_can_still_be_coached(
     refused = [n for n in notes if n.get("input") == "mic"]
     assert refused and refused[0]["state"] == "denied"
     assert refused[0]["reason"] == "NotAllowedError"
+
+
+def test_a_malformed_frame_on_the_page_connection_is_said_and_the_page_listens_again(
+    pw: Any, wavs: dict[str, Path], tmp_path: Path
+) -> None:
+    """A bad frame on the capturing page's own connection (injected there, between
+    the page and the coach): the coach closes that connection with the reason, the
+    page says it, reconnects and takes its capture back; the coach never stops.
+    Playwright's sync API relays a routed websocket only while it is called, so the
+    waits here are the page's own (``wait_for_timeout``), not sleeps."""
+    run = coach(tmp_path)
+    browser = launch(pw, *fake_microphone(wavs["monologue"]))
+    routes: list[Any] = []
+
+    def through(ws: Any) -> None:
+        routes.append(ws.connect_to_server())  # everything else passes as it is
+
+    try:
+        port = run.overlay_port(START_S)
+        context = browser.new_context(viewport=VIEWPORT, permissions=["microphone"])
+        page = context.new_page()
+        page.add_init_script(CANCEL_PICKER)
+        page.route_web_socket(re.compile(r"/ws(\?|$)"), through)
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.click("#listen")
+        page.wait_for_selector(".capture-text:has-text('Listening: mic')", timeout=WAIT_MS)
+        pumped_wait(page, run.finals, "a first final")
+        bad = b"B" + build_audio_frame(Channel.MIC, 0, time.time() * 1000, bytes(1024))[1:]
+        routes[-1].send(bad)
+        page.wait_for_selector(
+            "#notice:has-text('The coach closed the connection: malformed audio frame: "
+            "bad magic byte 0x42')",
+            timeout=WAIT_MS,
+        )
+        pumped_wait(page, lambda: any("page reconnected" in line for line in run.err), "back")
+        assert "Listening: mic" in capture_text(page)
+        pumped_wait(page, lambda: heard_the_end(run, "monologue"), "the last words")
+        assert run.proc.poll() is None
+    finally:
+        browser.close()
+        rc = stop(run)
+    records = session_records(tmp_path)
+    assert_clean(run, rc, records)
+    assert any("overlay client closed: malformed audio frame" in line for line in run.err)
+
+
+def pumped_wait(page: Any, predicate: Any, what: str) -> None:
+    deadline = time.monotonic() + START_S
+    while not predicate():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        page.wait_for_timeout(100)
