@@ -1,4 +1,4 @@
-"""The soak's short version: four minutes of call through the real pipeline at 10x
+"""The soak's short version: four minutes of call through the real pipeline at 5x
 real time, 20 overlay pages connected and 1,000 idle connections held open (from
 another process), judged by the same rules as the 30-minute run
 (``python -m benchmarks.soak``): memory flat after warm-up, no lost final, no
@@ -10,7 +10,10 @@ from benchmarks.soak import RSS_GROWTH_MAX, soak
 
 
 def test_short_soak(decoder) -> None:
-    result = soak(minutes=4, speed=10, clients=20, idle=1000, decoder=decoder)
+    # 5x, not the long soak's 10x: at 10x the final decodes (beam search over a 30 s
+    # window) use most of a loaded 2-core machine, and a queue that grows because
+    # the replay outruns the CPU is overload, not the leak or lag growth judged here.
+    result = soak(minutes=4, speed=5, clients=20, idle=1000, decoder=decoder)
     assert result["pages_connected"] == 20 and not result["pages_dropped"], result
     assert result["finals"] >= 40
     assert result["finals_lost_per_page_max"] == 0 and result["finals_in_order"]
