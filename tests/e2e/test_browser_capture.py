@@ -22,6 +22,7 @@ from assistant.server.audio_frames import Channel, build_audio_frame
 from tests.helpers.audio import final_texts, run_file
 from tests.helpers.capture_rig import (
     CANCEL_PICKER,
+    UNTICK_TAB_AUDIO,
     call_site,
     fake_microphone,
     final_words,
@@ -330,6 +331,36 @@ def test_a_malformed_frame_on_the_page_connection_is_said_and_the_page_listens_a
     records = session_records(tmp_path)
     assert_clean(run, rc, records)
     assert any("overlay client closed: malformed audio frame" in line for line in run.err)
+
+
+def test_a_tab_shared_without_its_audio_is_said_and_the_microphone_goes_on(
+    pw: Any, wavs: dict[str, Path], tmp_path: Path
+) -> None:
+    run = coach(tmp_path)
+    browser = launch(pw, *fake_microphone(wavs["monologue"]), pick_tab())
+    try:
+        with call_site(tmp_path, wavs["turns"]) as call_url:
+            context = browser.new_context(viewport=VIEWPORT, permissions=["microphone"])
+            page = context.new_page()
+            page.add_init_script(UNTICK_TAB_AUDIO)
+            page.goto(f"http://127.0.0.1:{run.overlay_port(START_S)}/")
+            context.new_page().goto(call_url)
+            page.bring_to_front()
+            page.click("#listen")
+            page.wait_for_selector("#notice:has-text('has no audio')", timeout=WAIT_MS)
+            page.wait_for_selector(".capture-text:has-text('Listening: mic')", timeout=WAIT_MS)
+            assert "call has no audio" in capture_text(page)
+            assert page.get_attribute("#in-call", "data-state") == "unavailable"
+            run.wait_err("browser: the shared tab or screen has no audio", START_S)
+            wait_until(lambda: run.finals(), START_S, "a final from the microphone")
+    finally:
+        browser.close()
+        rc = stop(run)
+    records = session_records(tmp_path)
+    assert_clean(run, rc, records)
+    assert {e["speaker"] for e in run.finals()} == {"unknown"}  # the microphone alone
+    (note,) = [n for n in capture_notes(records) if n.get("input") == "call"]
+    assert (note["state"], note["reason"]) == ("unavailable", "NoAudioTrack")
 
 
 def pumped_wait(page: Any, predicate: Any, what: str) -> None:

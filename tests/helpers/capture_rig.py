@@ -44,6 +44,16 @@ CANCEL_PICKER = (
     "navigator.mediaDevices.getDisplayMedia = () => "
     "Promise.reject(new DOMException('Permission denied by user', 'NotAllowedError'));"
 )
+# The user sharing the call's tab with "Share tab audio" unticked: the picker's stream
+# has its video track only.
+UNTICK_TAB_AUDIO = """
+const pick = navigator.mediaDevices.getDisplayMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getDisplayMedia = async (constraints) => {
+  const stream = await pick(constraints);
+  for (const track of stream.getAudioTracks()) { track.stop(); stream.removeTrack(track); }
+  return stream;
+};
+"""
 
 
 # Silence before the recording, as a person takes a moment after pressing Listen:
