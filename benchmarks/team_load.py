@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -157,6 +158,7 @@ def run_calls(
                 call.join(60)
     finally:
         run.stop()
+        shutil.rmtree(folder, ignore_errors=True)  # the team file holds tokens
     return rows
 
 
