@@ -4,12 +4,12 @@ Measured (``benchmarks/team_load.py --only batching``, docs/team-server.md): for
 first-text decodes of 2.5 s of real speech, batch 4 gave 1.4 times the decodes
 per CPU-second of batch 1 on 2 cores, batch 8 no more than 4 (and twice the wall
 time per batch). Final text uses the 30 s window, where batching gains nothing
-(RECIPES.md). So only first-text decodes (``offline=False``) are batched, and
-only those whose features have the same shape (CTranslate2
-takes one shape per batch; padding short features to a longer window changes
-their words). Final text is decoded one
-utterance at a time by ``WhisperDecoder.decode`` itself: it must not depend on
-which other calls happened to be speaking.
+(1.3-1.6 decodes per CPU-second at batch 1, 4 and 8 alike, measured earlier
+here). So only first-text decodes (``offline=False``) are batched, and only
+those whose features have the same shape (CTranslate2 takes one shape per
+batch; padding short features to a longer window changes their words). Final
+text is decoded one utterance at a time by ``WhisperDecoder.decode`` itself: it
+must not depend on which other calls happened to be speaking.
 
 A batched decode gives each utterance the words a single decode would, up to
 the rounding of int8 matrix products over a different batch; its token budget
