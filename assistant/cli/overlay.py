@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from assistant.errors import TurnaroundError
 from assistant.logs import say
-from assistant.server.routes import is_loopback
+from assistant.server.access import is_loopback
 
 if TYPE_CHECKING:
     from assistant.server.server import OverlayServer

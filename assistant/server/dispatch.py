@@ -1,5 +1,5 @@
 """Every HTTP request the overlay server answers before a websocket handshake: the
-call summary at ``/summary`` or a file of the page (``routes``); a HEAD gets the
+call summary at ``/summary`` or a file of the page (``access``); a HEAD gets the
 same status and headers without the body, any other method a 405. Never raises: a
 bug costs one request a 500 and one log line, not the server."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from websockets.http11 import Request, Response
 
-from assistant.server.routes import (
+from assistant.server.access import (
     MAX_TARGET_CHARS,
     AccessPolicy,
     headers_only,

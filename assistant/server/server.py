@@ -41,6 +41,13 @@ from websockets.exceptions import ConnectionClosed
 
 from assistant import __version__
 from assistant.events import CardFeedback, CardRemoved, Event, Signal, SpeechStarted
+from assistant.server.access import (
+    SERVER_HEADER,
+    AccessPolicy,
+    is_loopback,
+    overlay_dir,
+    overlay_url,
+)
 from assistant.server.capture import CaptureHub
 from assistant.server.client_queue import CLIENT_QUEUE_MAX, Outgoing, outgoing
 from assistant.server.conn_guard import (
@@ -67,13 +74,6 @@ from assistant.server.protocol import (
     Rendered,
     ServerMessage,
     parse_client_message,
-)
-from assistant.server.routes import (
-    SERVER_HEADER,
-    AccessPolicy,
-    is_loopback,
-    overlay_dir,
-    overlay_url,
 )
 from assistant.server.state import OverlayState
 from assistant.server.summary import SUMMARY_PATH

@@ -1,6 +1,6 @@
 """The overlay server's ``/summary`` route: the call's report, once the call ended.
 
-Same rules as the rest of the server (``routes``): the Host check has already
+Same rules as the rest of the server (``access``): the Host check has already
 run; the page additionally needs the token whenever the server has one, because
 unlike the overlay's static files it holds what was said on the call. No part of the
 request names a file: the server serves the one report it was handed, from memory.
@@ -16,7 +16,7 @@ from http import HTTPStatus
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
-from assistant.server.routes import text_response
+from assistant.server.access import text_response
 
 SUMMARY_PATH = "/summary"
 SUMMARY_HEADERS = (

@@ -1,6 +1,6 @@
 """The team server's HTTP side: who may open what. Never raises.
 
-The rules of the single-call overlay (``server.routes``), per token:
+The rules of the single-call overlay (``server.access``), per token:
 
 * **Host**: bound to loopback, only ``127.0.0.1``/``localhost``/``[::1]`` with our
   port (DNS rebinding is refused); beyond loopback every request needs a token
@@ -30,7 +30,7 @@ from urllib.parse import parse_qs
 
 from websockets.http11 import Request, Response
 
-from assistant.server.routes import (
+from assistant.server.access import (
     AUTH_PATH,
     MAX_TARGET_CHARS,
     WS_PATH,

@@ -32,6 +32,8 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.frames import CloseCode
 
+from assistant.server.access import SERVER_HEADER, AccessPolicy, is_loopback, overlay_dir
+from assistant.server.access import split_target as _split
 from assistant.server.conn_guard import (
     ACCEPT_BACKLOG,
     ConnectionGuard,
@@ -41,8 +43,6 @@ from assistant.server.conn_guard import (
     raise_fd_limit,
 )
 from assistant.server.protocol import MAX_FRAME_BYTES
-from assistant.server.routes import SERVER_HEADER, AccessPolicy, is_loopback, overlay_dir
-from assistant.server.routes import split_target as _split
 from assistant.team.board import CallRow, board
 from assistant.team.call import Call, CallSetup, CallState
 from assistant.team.config import Rep, Team

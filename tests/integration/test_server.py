@@ -18,9 +18,9 @@ from assistant.events import (
     Speaker,
     Status,
 )
+from assistant.server.access import resolve_static
 from assistant.server.client_queue import ClientQueue, Outgoing
 from assistant.server.protocol import MAX_CLIENT_MESSAGE_BYTES, MAX_FRAME_BYTES
-from assistant.server.routes import resolve_static
 from assistant.server.server import OverlayServer
 from tests.helpers.overlay import card, coached, final
 from tests.helpers.server import (
