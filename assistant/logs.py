@@ -111,10 +111,14 @@ def configure(stream: Any = None) -> logging.Handler:
 
 def say(message: str, quiet: bool = False) -> None:
     """A progress or status line for the user: ``turnaround: <message>`` on stderr."""
-    if not quiet:
+    if not quiet and sys.stderr is not None:  # None: no console at all (pythonw)
         # stderr closed or full: there is nowhere left to say it.
         with contextlib.suppress(OSError, ValueError):
-            print(f"turnaround: {one_line(message)}", file=sys.stderr, flush=True)
+            # One write, newline included: print() writes the line and its newline
+            # separately, and two threads saying something at once (the browser
+            # capture's notes and the main thread) ran their lines together.
+            sys.stderr.write(f"turnaround: {one_line(message)}\n")
+            sys.stderr.flush()
 
 
 # -- text that reaches a terminal or a Markdown file --------------------------------------
