@@ -244,6 +244,10 @@ def features(text: str) -> set[str]:
 # not negligible): "too expensive, and I'm not sure we need it" is price *and* need.
 SECOND_CATEGORY_RATIO = 0.5
 SECOND_CATEGORY_MIN = 0.15
+# Sentences of a longer utterance are also judged alone (``classify``); shorter ones
+# ("No.", "Well.") say too little on their own.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+MIN_SENTENCE_WORDS = 3
 # Confidence at the decision threshold: playbooks can ask for "any objection the
 # model reports" (0.6) without knowing the threshold of the current weights.
 CONFIDENCE_AT_THRESHOLD = 0.6
@@ -282,7 +286,29 @@ class ObjectionModel:
         return {name: e / total for name, e in zip(CLASSES, exps, strict=True)}
 
     def classify(self, text: str) -> Verdict | None:
-        """The objection in ``text``, or None when it is not one."""
+        """The objection in ``text``, or None when it is not one: the whole utterance
+        and, when it has several sentences, each sentence on its own, the most likely
+        one winning. One clause carries the objection, and the rest of a long turn
+        dilutes it: "Look, we are fine with what we have. Just send me an email." is
+        a status-quo remark as a whole and a brush-off in its last sentence."""
+        best = self._judge(text)
+        sentences = [s for s in _SENTENCE_END.split(text) if len(s.split()) >= MIN_SENTENCE_WORDS]
+        if len(sentences) < 2:
+            return best
+        for sentence in sentences:
+            verdict = self._judge(sentence)
+            if verdict is not None and (best is None or verdict.probability > best.probability):
+                others = best.categories if best is not None else ()
+                extra = tuple(c for c in others if c not in verdict.categories)
+                best = Verdict(
+                    verdict.category,
+                    verdict.categories + extra,
+                    verdict.probability,
+                    verdict.confidence,
+                )
+        return best
+
+    def _judge(self, text: str) -> Verdict | None:
         p = self.probabilities(text)
         objection = 1.0 - p["none"]
         if objection < self.threshold:
