@@ -37,7 +37,6 @@ EVENT_QUEUE_SIZE = 1024
 _STREAM = Speaker.UNKNOWN
 
 
-
 def _timeline(lines: list[TranscriptLine]) -> list[tuple[float, int, Event]]:
     """(stream time, order, event): each speaker's speech starts and ends (lines of
     one speaker that overlap are one stretch of speech), and every line's final at

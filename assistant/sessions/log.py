@@ -176,8 +176,13 @@ def _joined(finals: list[FinalTranscript]) -> list[FinalTranscript]:
         first, last = pieces[0], pieces[-1]
         joined.append(
             FinalTranscript(
-                first.speaker, first.utterance_id, first.start_s, last.end_s, text,
-                last.speech_end_wall, last.decoded_wall,
+                first.speaker,
+                first.utterance_id,
+                first.start_s,
+                last.end_s,
+                text,
+                last.speech_end_wall,
+                last.decoded_wall,
             )  # fmt: skip
         )
     return joined
