@@ -14,7 +14,7 @@ run: setup
 	$(BIN)/turnaround live --or-sample
 
 test: setup system-test
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest
 
 setup: system venv
 

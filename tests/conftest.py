@@ -80,6 +80,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test with its folder's layer, so `pytest -m unit` runs the fast
     pure tests alone."""
     for item in items:
+        if not item.path.is_relative_to(REPO / "tests"):
+            continue  # tools/train/tests: the training tools' own
         parts = item.path.relative_to(REPO / "tests").parts
-        if parts[0] in LAYERS:
-            item.add_marker(parts[0])
+        if parts[0] not in LAYERS:
+            raise pytest.UsageError(f"{item.path}: tests live in tests/{{unit,integration,e2e}}/")
+        item.add_marker(parts[0])

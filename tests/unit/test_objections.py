@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import socket
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +21,9 @@ from assistant.coach.engine import SuggestionEngine
 from assistant.coach.playbook import load_playbook
 from assistant.events import Signal, Suggestion, TranscriptRevision
 from tests.helpers.detectors import CUSTOMER, REP, Harness, KeywordScorer, final
+from tests.helpers.paths import REPO
 
-TRAINING_DATA = Path(__file__).resolve().parent.parent / "benchmarks" / "data"
+TRAINING_DATA = REPO / "benchmarks" / "data"
 
 EVERYDAY = [
     ("Honestly that's more than we'd ever pay for this.", "price"),
