@@ -70,7 +70,32 @@ def headline_block(source: Path) -> str:
     meta = doc.get("meta", {})
     rows = ["| figure | budget | measured | |", "|---|---|---|---|", *budget_rows(doc)]
     when = f"{meta.get('mode', '?')} run, {meta.get('started', '')}, {meta.get('cores', '?')} cores"
-    return "\n".join([HEAD_BEGIN.format(source=name), f"({when})", "", *rows, HEAD_END])
+    speech = _speech_rows(doc.get("sections", {}).get("realspeech") or {})
+    return "\n".join([HEAD_BEGIN.format(source=name), f"({when})", "", *rows, *speech, HEAD_END])
+
+
+def _speech_rows(sec: dict[str, Any]) -> list[str]:
+    """Pooled real speech: first and final text beside offline and the naive loop."""
+    pooled = sec.get("pooled") or {}
+    if not pooled:
+        return []
+    out = [
+        "",
+        "| real speech, pooled | WER final / first | offline | naive 2 s loop "
+        "| first text p95 (recognised) | naive p95 | final p95 after its end |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for inp in ("mono", "2ch"):
+        b = pooled.get(inp)
+        if not b:
+            continue
+        first, final, off, naive = b["first"], b["final"], b["offline"], b["naive"]
+        out.append(
+            f"| {inp} | {final['wer']:.3f} / {first['wer']:.3f} | {off['wer']:.3f} | "
+            f"{naive['wer']:.3f} | {first['recognised_s']['p95']:.2f} s | "
+            f"{naive['recognised_s']['p95']:.2f} s | {final['after_end_s']['p95']:.2f} s |"
+        )
+    return out
 
 
 def current_headline(readme: str) -> tuple[int, int] | None:
