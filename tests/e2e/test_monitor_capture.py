@@ -6,7 +6,6 @@ monitor, the real coach transcribes both sides."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from assistant.pipeline.routes import Route
 from tests.helpers.capture_rig import stop, wait_until
 from tests.helpers.cli import CliRun
 from tests.helpers.paths import AUDIO, REPO
+from tests.helpers.pulse import pactl
 from tests.helpers.wer import wer
 
 CALL_SINK = "turnaround_e2e_call"  # the laptop's output: what the call app plays
@@ -28,40 +28,10 @@ REP_SINK = "turnaround_e2e_rep"  # stands in for the rep's headset microphone
 START_S = 120.0
 
 
-def _need(binary: str) -> None:
-    if shutil.which(binary) is None:
-        message = f"{binary} not installed (apt-get install pulseaudio pulseaudio-utils)"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI installs it: a skip there would hide a broken setup
-        pytest.skip(message)
-
-
-def _pactl(*args: str) -> str:
-    return subprocess.run(["pactl", *args], check=True, capture_output=True, text=True).stdout
-
-
-@pytest.fixture(scope="module")
-def pulse() -> Iterator[None]:
-    for binary in ("pulseaudio", "pactl", "parec", "paplay"):
-        _need(binary)
-    if subprocess.run(["pactl", "info"], capture_output=True).returncode != 0:
-        subprocess.run(
-            ["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n",
-             "--load=module-native-protocol-unix"],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        wait_until(
-            lambda: subprocess.run(["pactl", "info"], capture_output=True).returncode == 0,
-            10,
-            "the PulseAudio server",
-        )
-    yield
-
-
 @pytest.fixture
 def sinks(pulse: None) -> Iterator[dict[str, str]]:
     modules = {
-        name: _pactl("load-module", "module-null-sink", f"sink_name={name}").strip()
+        name: pactl("load-module", "module-null-sink", f"sink_name={name}").strip()
         for name in (CALL_SINK, REP_SINK)
     }
     yield modules
@@ -74,12 +44,12 @@ def _play(sink: str, name: str) -> None:
 
 
 def test_devices_lists_the_monitor_sources_and_the_default_output(sinks: dict) -> None:
-    before = _pactl("info")
+    before = pactl("info")
     default = next(
         (line.split(":", 1)[1].strip() for line in before.splitlines() if "Default Sink" in line),
         None,
     )
-    _pactl("set-default-sink", CALL_SINK)
+    pactl("set-default-sink", CALL_SINK)
     try:
         shown = subprocess.run(
             [sys.executable, "-m", "assistant", "devices"],

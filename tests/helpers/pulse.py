@@ -28,8 +28,8 @@ def pactl(*args: str) -> str:
 
 @pytest.fixture(scope="module")
 def pulse() -> Iterator[None]:
-    need("pulseaudio")
-    need("paplay")
+    for binary in ("pulseaudio", "pactl", "parec", "paplay"):
+        need(binary)
     if subprocess.run(["pactl", "info"], capture_output=True).returncode != 0:
         # No module-always-sink: with a fallback source present, PortAudio quietly
         # re-opens on it after an unplug and the unplug test could not see it.
