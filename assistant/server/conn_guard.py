@@ -154,4 +154,13 @@ def loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> 
     once a second while descriptors run out): one deduplicated line, no traceback."""
     exc = context.get("exception")
     detail = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
+    task = context.get("task")
+    if exc is None and task is not None:
+        # asyncio's notice that a task was collected unfinished (seen once, at a team
+        # server's shutdown, after abusive pages): named so it can be traced, and a
+        # warning -- the call lost nothing -- until the task is found.
+        coro = getattr(task, "get_coro", lambda: None)()
+        name = getattr(coro, "__qualname__", None) or task.get_name()
+        log.warning("overlay server: %s (%s)", context.get("message", "task left pending"), name)
+        return
     log.error("overlay server: %s%s", context.get("message", "event loop error"), detail)
