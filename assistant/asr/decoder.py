@@ -6,7 +6,8 @@ encoder time as 30 s of speech. CTranslate2's Whisper encoder accepts shorter
 feature windows, so we feed the utterance plus a short silence pad: measured on
 2 cores, a 2 s utterance drops from ~0.3 s to ~0.1 s, with the same words.
 
-Decoding is greedy at temperature 0, English only. Two optional inputs serve the
+Decoding is at temperature 0, English only: greedy for first text, beam search for
+final text (``FINAL_BEAM_SIZE``). Two optional inputs serve the
 streaming policy (``assistant/asr/streaming.py``):
 
 * ``prefix``: token ids the decoder must start with -- the words of this utterance

@@ -16,7 +16,7 @@ Two texts come out, for two purposes:
   run, so they are fast but not final.
 * **Final text**: when an utterance ends, all of its audio is decoded once, the way
   offline decoding does it (a full 30 s encoder window with Whisper's timestamp
-  tokens, greedy at temperature 0, no prefix from the pieces and no prompt). It is
+  tokens, beam search at temperature 0, no prefix from the pieces and no prompt). It is
   started speculatively when the speech pauses and thrown away if speech resumes;
   it depends on the utterance's audio alone, so the same audio gives the same final
   text in real time, in fast replay and on a busy machine. An utterance with no

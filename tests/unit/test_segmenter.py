@@ -70,7 +70,8 @@ def test_end_silence_shrinks_as_the_utterance_grows() -> None:
     cfg = VadConfig()
     assert cfg.end_silence_for(1.0) == cfg.end_silence_s
     assert cfg.end_silence_for(20.0) == cfg.min_end_silence_s
-    assert cfg.min_end_silence_s < cfg.end_silence_for(5.0) < cfg.end_silence_s
+    middle = (cfg.shrink_from_s + cfg.shrink_until_s) / 2
+    assert cfg.min_end_silence_s < cfg.end_silence_for(middle) < cfg.end_silence_s
 
 
 def test_no_audio_between_two_utterances_is_dropped() -> None:
@@ -111,6 +112,29 @@ def test_long_speech_is_split_at_its_quietest_point_not_at_the_limit() -> None:
     assert first[-1] == dip  # cut right after the quietest frame
     assert second[0] == dip + 1  # and nothing is lost at the cut
     assert ended[0].speech_end_s == pytest.approx((dip + 1) * FRAME_S, abs=1e-6)
+
+
+def test_a_long_turn_ends_at_a_pause_a_short_one_keeps_going() -> None:
+    """Real turn changes often leave only 0.2-0.3 s: after several seconds of speech
+    that ends the utterance (its final comes without waiting for the limit), while
+    a short answer is not cut at a breath of the same length."""
+    pause = [0.0] * frames(0.25)
+    long = [0.9] * frames(6.0) + pause + [0.9] * frames(1.0) + [0.0] * frames(0.6)
+    short = [0.9] * frames(1.0) + pause + [0.9] * frames(1.0) + [0.0] * frames(0.6)
+    assert [type(a) for a in run(long)].count(Ended) == 2
+    assert [type(a) for a in run(short)].count(Ended) == 1
+
+
+def test_a_split_cuts_within_the_last_seconds_so_its_final_is_not_late() -> None:
+    """The first part of a split waits for the split: a quiet frame early in a long
+    utterance is not chosen over one near the limit."""
+    cfg = VadConfig()
+    probs = [0.9] * frames(20.0) + [0.0] * frames(0.6)
+    probs[frames(6.0)] = 0.36  # the quietest frame, but 6 s before the limit
+    probs[frames(cfg.max_utterance_s - 1.0)] = 0.4
+    first = next(a for a in run(probs, cfg) if isinstance(a, Ended))
+    assert first.forced
+    assert frame_ids(first.audio)[-1] == frames(cfg.max_utterance_s - 1.0)
 
 
 def test_settled_time_waits_at_the_speech_end_until_the_utterance_ends() -> None:
