@@ -36,13 +36,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from assistant import __version__
 from assistant.events import CardFeedback, CardRemoved, Event, Signal, SpeechStarted
 from assistant.server.access import (
-    SERVER_HEADER,
     AccessPolicy,
     is_loopback,
     overlay_dir,
@@ -51,29 +50,23 @@ from assistant.server.access import (
 from assistant.server.capture import CaptureHub
 from assistant.server.client_queue import CLIENT_QUEUE_MAX, Outgoing, outgoing
 from assistant.server.conn_guard import (
-    ACCEPT_BACKLOG,
     ConnectionGuard,
     connection_cap,
-    guarded_connection,
-    loop_exception,
     raise_fd_limit,
 )
 from assistant.server.dispatch import answer
 from assistant.server.latency import latency_record
-from assistant.server.pages import CLOSE_TIMEOUT_S, SEND_TIMEOUT_S, Page
+from assistant.server.listen import listening
+from assistant.server.page_messages import PageMessages, Unavailable
+from assistant.server.pages import SEND_TIMEOUT_S, Page
 from assistant.server.protocol import (
-    MAX_FRAME_BYTES,
-    Ack,
     CardClosed,
     CloseReason,
-    Control,
     ControlAction,
     Error,
-    Feedback,
     ProtocolError,
     Rendered,
     ServerMessage,
-    parse_client_message,
 )
 from assistant.server.state import OverlayState
 from assistant.server.summary import SUMMARY_PATH
@@ -81,14 +74,14 @@ from assistant.server.summary import SUMMARY_PATH
 SERVER_NAME = f"turnaround {__version__}"
 # Latency records kept for benchmarks: hours of cards and captions, bounded.
 LATENCIES_MAX = 10_000
-# Websocket keepalive: notice a vanished page within ~40 s even when idle.
-PING_INTERVAL_S = 20.0
 START_TIMEOUT_S = 10.0
-# A connection that has not completed its HTTP request or websocket handshake by
-# then is closed: a real page takes milliseconds, an idle probe holds a slot.
-OPEN_TIMEOUT_S = 5.0
 # On stop, how long queued frames (the last final, "stopped") may take to go out.
 FLUSH_TIMEOUT_S = 1.0
+# What a page is told when it asks for what this run cannot do.
+UNAVAILABLE = Unavailable(
+    control="this session cannot be paused",
+    audio="this run does not take audio from the page",
+)
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +118,14 @@ class OverlayServer:
         self._queue_size = queue_size
         self._send_timeout_s = send_timeout_s
         self._state = OverlayState()
+        self._messages = PageMessages(
+            self._state,
+            self._broadcast,
+            self._enqueue,
+            self._callback,
+            UNAVAILABLE,
+            self._on_rendered,
+        )
         self._clients: set[Page] = set()
         self._numbers = itertools.count(1)
         self._latencies: deque[dict[str, Any]] = deque(maxlen=LATENCIES_MAX)
@@ -228,37 +229,24 @@ class OverlayServer:
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._loop.set_exception_handler(loop_exception)
         self._stopping = asyncio.Event()
-        server: Server = await serve(
+        async with listening(
             self._connection,
             self.host,
             self.port,
-            create_connection=guarded_connection(self.guard),
-            backlog=ACCEPT_BACKLOG,
-            open_timeout=OPEN_TIMEOUT_S,
-            process_request=lambda _conn, request: answer(
-                request, self._policy, self.static_dir, self._summary
-            ),
-            max_size=MAX_FRAME_BYTES,
-            server_header=SERVER_HEADER,
-            compression=None,  # tiny JSON frames: not worth the CPU next to Whisper
-            ping_interval=PING_INTERVAL_S,
-            ping_timeout=PING_INTERVAL_S,
-            close_timeout=CLOSE_TIMEOUT_S,
-            logger=logging.getLogger(f"{__name__}.websockets"),
-        )
-        self.port = server.sockets[0].getsockname()[1]
-        self._policy = AccessPolicy(self.port, is_loopback(self.host), self.token)
-        self._started.set()
-        expiry = asyncio.create_task(self._expire_cards())
-        try:
-            await self._stopping.wait()
-            await self._flush(FLUSH_TIMEOUT_S)
-        finally:
-            expiry.cancel()
-            server.close()
-            await server.wait_closed()
+            self.guard,
+            lambda request: answer(request, self._policy, self.static_dir, self._summary),
+            logging.getLogger(f"{__name__}.websockets"),
+        ) as port:
+            self.port = port
+            self._policy = AccessPolicy(self.port, is_loopback(self.host), self.token)
+            self._started.set()
+            expiry = asyncio.create_task(self._expire_cards())
+            try:
+                await self._stopping.wait()
+                await self._flush(FLUSH_TIMEOUT_S)
+            finally:
+                expiry.cancel()
 
     async def _flush(self, timeout_s: float) -> None:
         """Give every page's queue a moment to empty: the closing "stopped" status
@@ -330,7 +318,9 @@ class OverlayServer:
                     self.capture.on_binary(client, raw)  # a bad frame closes this page
                     continue
                 try:
-                    self._on_message(client, raw)
+                    self._messages.handle(
+                        client, raw, self.on_feedback, self.on_control, self.capture
+                    )
                 except Exception:  # a bug must cost one error frame, not the page
                     log.error("overlay message handling failed", exc_info=True)
                     self._enqueue(client, Outgoing(Error("internal", "not handled").to_wire()))
@@ -343,32 +333,6 @@ class OverlayServer:
                 self.capture.disconnected(client)
 
     # -- page messages ---------------------------------------------------------------
-
-    def _on_message(self, client: Page, raw: str | bytes) -> None:
-        try:
-            msg = parse_client_message(raw)
-            if isinstance(msg, Feedback):
-                record, out = self._state.feedback(msg)
-                for m in out:
-                    self._broadcast(m)
-                if record is not None and self.on_feedback is not None:
-                    self._callback(self.on_feedback, record)
-                self._enqueue(client, Outgoing(Ack("feedback", msg.card_id).to_wire()))
-            elif isinstance(msg, Control):
-                if self.on_control is None:
-                    raise ProtocolError("unavailable", "this session cannot be paused")
-                if not client.allow_control(time.monotonic()):
-                    raise ProtocolError("rate_limited", "too many pause/resume requests; wait")
-                self._callback(self.on_control, msg.action)
-                self._enqueue(client, Outgoing(Ack("control", msg.action.value).to_wire()))
-            elif isinstance(msg, Rendered):
-                self._on_rendered(client, msg)
-            elif self.capture is None:  # listen, input: audio from the page
-                raise ProtocolError("unavailable", "this run does not take audio from the page")
-            else:
-                self.capture.on_message(client, msg)
-        except ProtocolError as exc:
-            self._enqueue(client, Outgoing(Error(exc.code, exc.message).to_wire()))
 
     def _callback(self, fn: Callable[[Any], None], arg: Any) -> None:
         def run() -> None:

@@ -41,15 +41,13 @@ from assistant import __version__
 from assistant.events import Event, Signal, SpeechStarted
 from assistant.server.capture import CaptureHub
 from assistant.server.client_queue import CLIENT_QUEUE_MAX, Outgoing, outgoing
+from assistant.server.page_messages import PageMessages, Unavailable
 from assistant.server.pages import SEND_TIMEOUT_S, Page
 from assistant.server.protocol import (
-    Ack,
     CardClosed,
     CloseReason,
-    Control,
     ControlAction,
     Error,
-    Feedback,
     ProtocolError,
     Rendered,
     ServerMessage,
@@ -59,6 +57,11 @@ from assistant.server.state import OverlayState
 
 SERVER_NAME = f"turnaround {__version__} (team)"
 _OVERLAY_CLOSES = (CloseReason.EXPIRED, CloseReason.REPLACED)
+# What a rep's page is told when it asks for what its call cannot do (yet).
+UNAVAILABLE = Unavailable(
+    control="the call has not started yet",
+    audio="this call does not take audio from the page",
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,10 @@ class CallRoom:
         self.on_feedback: Callable[[Any], None] | None = None
         self.on_card_closed: Callable[[Any], None] | None = None
         self.hub = hub
+        # No on_rendered: render latency is the single-call overlay's measurement.
+        self._messages = PageMessages(
+            self._state, self._broadcast, self._enqueue, self._callback, UNAVAILABLE
+        )
         if hub is not None:
             hub.bind(
                 lambda page, msg: self._enqueue(page, outgoing(msg)), self.reps, self._callback
@@ -188,7 +195,9 @@ class CallRoom:
                         else:
                             self._refuse(page, "this call takes no audio")
                     else:
-                        self._from_rep(page, raw)
+                        self._messages.handle(
+                            page, raw, self.on_feedback, self.on_control, self.hub
+                        )
                 except Exception:  # a bug costs one error frame, never the call
                     log.error("call %s: message not handled", self.label, exc_info=True)
                     self._enqueue(page, Outgoing(Error("internal", "not handled").to_wire()))
@@ -224,32 +233,6 @@ class CallRoom:
             if isinstance(msg, Rendered):
                 return  # the watcher painted something: nothing to measure here
             raise ProtocolError("read_only", "this is a read-only view of the call")
-        except ProtocolError as exc:
-            self._enqueue(page, Outgoing(Error(exc.code, exc.message).to_wire()))
-
-    def _from_rep(self, page: Page, raw: str) -> None:
-        try:
-            msg = parse_client_message(raw)
-            if isinstance(msg, Feedback):
-                record, out = self._state.feedback(msg)
-                for m in out:
-                    self._broadcast(m)
-                if record is not None and self.on_feedback is not None:
-                    self._callback(self.on_feedback, record)
-                self._enqueue(page, Outgoing(Ack("feedback", msg.card_id).to_wire()))
-            elif isinstance(msg, Control):
-                if self.on_control is None:
-                    raise ProtocolError("unavailable", "the call has not started yet")
-                if not page.allow_control(time.monotonic()):
-                    raise ProtocolError("rate_limited", "too many pause/resume requests; wait")
-                self._callback(self.on_control, msg.action)
-                self._enqueue(page, Outgoing(Ack("control", msg.action.value).to_wire()))
-            elif isinstance(msg, Rendered):
-                pass  # render latency is the single-call overlay's measurement
-            elif self.hub is None:
-                raise ProtocolError("unavailable", "this call does not take audio from the page")
-            else:
-                self.hub.on_message(page, msg)
         except ProtocolError as exc:
             self._enqueue(page, Outgoing(Error(exc.code, exc.message).to_wire()))
 

@@ -29,20 +29,17 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.frames import CloseCode
 
-from assistant.server.access import SERVER_HEADER, AccessPolicy, is_loopback, overlay_dir
+from assistant.server.access import AccessPolicy, is_loopback, overlay_dir
 from assistant.server.access import split_target as _split
 from assistant.server.conn_guard import (
-    ACCEPT_BACKLOG,
     ConnectionGuard,
     connection_cap,
-    guarded_connection,
-    loop_exception,
     raise_fd_limit,
 )
-from assistant.server.protocol import MAX_FRAME_BYTES
+from assistant.server.listen import listening
 from assistant.team.board import CallRow, board
 from assistant.team.call import Call, CallSetup, CallState
 from assistant.team.config import Rep, Team
@@ -59,8 +56,6 @@ ENDED_KEPT = 100
 # On stop: how long the calls may take to drain (each finishes its last utterance).
 DRAIN_S = 30.0
 START_TIMEOUT_S = 10.0
-OPEN_TIMEOUT_S = 5.0
-PING_INTERVAL_S = 20.0
 FLUSH_TIMEOUT_S = 1.0
 TICK_S = 1.0
 
@@ -203,40 +198,27 @@ class TeamServer:
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._loop.set_exception_handler(loop_exception)
         self._stopping = asyncio.Event()
-        server: Server = await serve(
+        async with listening(
             self._connection,
             self.host,
             self.port,
-            create_connection=guarded_connection(self.guard),
-            backlog=ACCEPT_BACKLOG,
-            open_timeout=OPEN_TIMEOUT_S,
-            process_request=lambda _conn, request: answer(
-                request, self._policy, self.static_dir, self._doors
-            ),
-            max_size=MAX_FRAME_BYTES,
-            server_header=SERVER_HEADER,
-            compression=None,
-            ping_interval=PING_INTERVAL_S,
-            ping_timeout=PING_INTERVAL_S,
-            close_timeout=2.0,
-            logger=logging.getLogger(f"{__name__}.websockets"),
-        )
-        self.port = server.sockets[0].getsockname()[1]
-        self._policy = AccessPolicy(self.port, is_loopback(self.host), None)
-        self._started.set()
-        ticker = asyncio.create_task(self._tick())
-        try:
-            await self._stopping.wait()
-            rooms = [c.room for c in self.calls()]
-            await asyncio.gather(*(room.flush(FLUSH_TIMEOUT_S) for room in rooms))
-            for room in rooms:
-                room.close_pages("the team server stopped")
-        finally:
-            ticker.cancel()
-            server.close()
-            await server.wait_closed()
+            self.guard,
+            lambda request: answer(request, self._policy, self.static_dir, self._doors),
+            logging.getLogger(f"{__name__}.websockets"),
+        ) as port:
+            self.port = port
+            self._policy = AccessPolicy(self.port, is_loopback(self.host), None)
+            self._started.set()
+            ticker = asyncio.create_task(self._tick())
+            try:
+                await self._stopping.wait()
+                rooms = [c.room for c in self.calls()]
+                await asyncio.gather(*(room.flush(FLUSH_TIMEOUT_S) for room in rooms))
+                for room in rooms:
+                    room.close_pages("the team server stopped")
+            finally:
+                ticker.cancel()
 
     async def _tick(self) -> None:
         while True:
