@@ -24,111 +24,41 @@ audio a reconnect lost) is said on stderr and noted in the session file as
 from __future__ import annotations
 
 import argparse
-import threading
-import time
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from assistant.audio.browser_source import BrowserSource, CaptureTimeline
+from assistant.audio.page_capture import PageCapture
 from assistant.events import Speaker
 from assistant.logs import say
 from assistant.pipeline.routes import Route
-from assistant.server.audio_frames import AudioFrame
-from assistant.server.capture import CaptureHub, Routes
-from assistant.sessions.recorder import TranscriptRecorder
+from assistant.server.capture import CaptureHub
 
 if TYPE_CHECKING:
     from assistant.asr.decoder import WhisperDecoder
     from assistant.pipeline.runner import SessionOptions
     from assistant.server.server import OverlayServer
 
-# Notes made before the session file exists (the first Listen starts the session).
-EARLY_NOTES_MAX = 64
-# A page's capture time more than this behind its arrival is not believed (a page on
-# another machine, whose clock differs): the arrival time is used instead.
-MAX_CAPTURE_AGE_S = 1.0
 # How often the wait for Listen wakes up, so Ctrl-C lands promptly.
 WAIT_STEP_S = 0.1
 
 
-class BrowserCapture:
-    def __init__(self, roles: tuple[Speaker, Speaker], quiet: bool = False) -> None:
-        self.roles = roles
-        self.quiet = quiet
-        self.timeline = CaptureTimeline()
-        self.sources = {
-            "mic": BrowserSource("page microphone", self.timeline),
-            "call": BrowserSource("page call audio", self.timeline),
-        }
-        self.speakers: dict[str, Speaker | None] = {}
-        self._listened = threading.Event()
-        self._lock = threading.Lock()
-        self._recorder: TranscriptRecorder | None = None
-        self._attached = False
-        self._early: deque[dict[str, Any]] = deque(maxlen=EARLY_NOTES_MAX)
-        self.notes: list[dict[str, Any]] = []  # every note, for tests and benchmarks
-        self.hub = CaptureHub(self._on_listen, self._on_audio, self._on_note)
+class BrowserCapture(PageCapture):
+    """The page's capture (``audio.page_capture``), told on stderr as it changes."""
 
-    # -- the command line's side ------------------------------------------------------
+    def __init__(self, roles: tuple[Speaker, Speaker], quiet: bool = False) -> None:
+        super().__init__(roles, tell=self._say)
+        self.quiet = quiet
+        self.hub = CaptureHub(self.on_listen, self.on_audio, self.on_note)
 
     def wait_for_listen(self) -> list[Route]:
         """Block until a page presses Listen; the routes it decided."""
-        while not self._listened.wait(WAIT_STEP_S):
+        while not self.listened.wait(WAIT_STEP_S):
             pass
-        return [
-            Route(self.sources[name], speaker)
-            for name, speaker in self.speakers.items()
-            if speaker is not None
-        ]
+        return [Route(source, speaker) for source, speaker in self.voices()]
 
-    def attach(self, recorder: TranscriptRecorder | None) -> None:
-        """The session file exists: the notes kept so far go in, in order."""
-        with self._lock:
-            self._recorder, self._attached = recorder, True
-            while self._early and recorder is not None:
-                recorder.write(self._early.popleft())
-            self._early.clear()
-
-    # -- the capture hub's callbacks --------------------------------------------------
-
-    def _on_listen(self, mic: bool, call: bool) -> Routes:
-        """Server loop: the first Listen decides whose voice each input is."""
-        own, other = self.roles
-        if mic and call:
-            self.speakers = {"mic": own, "call": other}
-        elif mic:
-            self.speakers = {"mic": Speaker.UNKNOWN, "call": None}
-        else:
-            self.speakers = {"mic": None, "call": other}
-        self._listened.set()
-        return {name: sp.value if sp else None for name, sp in self.speakers.items()}
-
-    def _on_audio(self, frame: AudioFrame, now: float) -> None:
-        """Server loop: one frame to its source, stamped with its capture time on
-        this process's clock (the page's clock is the same wall clock here)."""
-        age_s = (time.time() * 1000.0 - frame.capture_ms) / 1000.0
-        captured = now - age_s if 0.0 <= age_s <= MAX_CAPTURE_AGE_S else now
-        self.sources[frame.channel.input_name].push(frame.pcm, captured, now)
-
-    def _on_note(self, record: dict[str, Any]) -> None:
-        """Callback thread: what changed, on stderr and in the session file."""
-        event = record.get("event")
-        if event == "input":
-            self.sources[record["input"]].set_sending(False)
-        elif event == "page_disconnected":
-            for source in self.sources.values():
-                source.set_sending(False)
-        at_s = max(s.stream_s for s in self.sources.values())
-        note = {"type": "Capture", **record, "at_s": round(at_s, 3)}
-        self.notes.append(note)
+    def _say(self, record: dict[str, Any]) -> None:
         line = _words(record)
         if line:
             say(f"browser: {line}", self.quiet)
-        with self._lock:
-            if self._recorder is not None:
-                self._recorder.write(note)
-            elif not self._attached:
-                self._early.append(note)
 
 
 def wait_for_page(
