@@ -22,7 +22,7 @@ decodes word by word and commit the words they agree on.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -30,7 +30,7 @@ import numpy as np
 
 from assistant.asr.agreement import drop_repeat
 from assistant.asr.models import ModelSpec, damaged_model_error
-from assistant.asr.results import DecodeResult, Word
+from assistant.asr.results import DecodeAbandoned, DecodeResult, Word
 from assistant.errors import ModelError
 
 SAMPLE_RATE_HZ = 16000
@@ -193,6 +193,7 @@ class WhisperDecoder:
         context: Sequence[int] = (),
         timestamps: bool = True,
         offline: bool = False,
+        proceed: Callable[[], bool] | None = None,
     ) -> DecodeResult:
         """Decode one utterance (16 kHz mono float32). Blocking: call from a worker.
 
@@ -201,7 +202,9 @@ class WhisperDecoder:
         With ``timestamps``, each word gets its time in the audio (one alignment
         pass over the text: ~10 ms for tiny.en). ``offline``: decode as offline
         decoding does (``FINAL_WINDOW_S`` window, Whisper's timestamp tokens; no
-        prefix), for an utterance's final text.
+        prefix), for an utterance's final text. ``proceed`` (offline only) is asked
+        after the encoder pass and before each further window: when it says no,
+        ``DecodeAbandoned`` is raised instead of decoding text nobody will read.
         """
         if offline and prefix:
             raise ValueError("an offline-style decode takes no forced prefix")
@@ -211,7 +214,7 @@ class WhisperDecoder:
         if audio_s > _MAX_FRAMES / _FRAMES_PER_S - _PAD_S:
             audio = audio[: int((_MAX_FRAMES / _FRAMES_PER_S - _PAD_S) * SAMPLE_RATE_HZ)]
         if offline:
-            words, logprob, no_speech = self._offline(audio, context, timestamps)
+            words, logprob, no_speech = self._offline(audio, context, timestamps, proceed)
         else:
             words, logprob, no_speech, _ = self._once(audio, prefix, context, timestamps)
         return DecodeResult(
@@ -224,7 +227,11 @@ class WhisperDecoder:
         )
 
     def _offline(
-        self, audio: np.ndarray, context: Sequence[int], timestamps: bool
+        self,
+        audio: np.ndarray,
+        context: Sequence[int],
+        timestamps: bool,
+        proceed: Callable[[], bool] | None = None,
     ) -> tuple[tuple[Word, ...], float, float]:
         """Offline decoding's loop over one utterance: decode, and where Whisper
         closed its segments before the end of the audio, go on from its last
@@ -238,7 +245,7 @@ class WhisperDecoder:
         for _ in range(_MAX_PASSES):
             chunk = audio[seek:]
             got, logprob, chunk_no_speech, last_ts = self._once(
-                chunk, (), context, timestamps, True
+                chunk, (), context, timestamps, True, proceed
             )
             if seek == 0:
                 no_speech = chunk_no_speech
@@ -264,6 +271,7 @@ class WhisperDecoder:
         context: Sequence[int],
         timestamps: bool,
         offline: bool = False,
+        proceed: Callable[[], bool] | None = None,
     ) -> tuple[tuple[Word, ...], float, float, float | None]:
         """One encoder window, one greedy decode: the words, the average log
         probability, the no-speech probability and (offline) where the last
@@ -271,6 +279,12 @@ class WhisperDecoder:
         audio_s = len(audio) / SAMPLE_RATE_HZ
         window_s = max(FINAL_WINDOW_S, self.min_window_s) if offline else self.min_window_s
         encoded = self._model.model.encode(self._features(audio, window_s), to_cpu=False)
+        if proceed is not None and not proceed():
+            # A speculative final whose speaker resumed during the encoder pass
+            # (one pause in five, ~0.15 s after it began): the beam search after
+            # it is 0.15-0.45 s of the worker's time that would delay every
+            # other decode, for text that is thrown away.
+            raise DecodeAbandoned
         prompt = list(self._tokenizer.sot_sequence) if offline else list(self._prompt)
         prompt += list(prefix)
         context = list(context)[-MAX_CONTEXT_TOKENS:]

@@ -32,3 +32,7 @@ class DecodeResult:
     decode_s: float
     words: tuple[Word, ...] = field(default=())  # ``text`` word by word
     failed: bool = False  # the decoder raised; the text is empty, not silence
+
+
+class DecodeAbandoned(Exception):
+    """The caller stopped wanting a decode while it ran (``decode(proceed=...)``)."""

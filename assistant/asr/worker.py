@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from assistant.asr.requests import DecodeKind, DecodeRequest
-from assistant.asr.results import DecodeResult
+from assistant.asr.results import DecodeAbandoned, DecodeResult
 from assistant.events import Speaker
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ class Decoder(Protocol):
         context: Sequence[int] = (),
         timestamps: bool = True,
         offline: bool = False,
+        proceed: Callable[[], bool] | None = None,
     ) -> DecodeResult: ...
 
 
@@ -121,12 +122,20 @@ class AsrWorker:
                     self.skipped_finals += 1  # a speculative final overtaken by speech
                 else:
                     started = time.perf_counter()
-                    result = self._decoder.decode(
-                        request.audio, request.prefix, request.context, offline=request.offline
-                    )
+                    try:
+                        result = self._decoder.decode(
+                            request.audio,
+                            request.prefix,
+                            request.context,
+                            offline=request.offline,
+                            proceed=request.wanted if request.offline else None,
+                        )
+                    finally:
+                        self.busy_s += time.perf_counter() - started
                     elapsed = time.perf_counter() - started
-                    self.busy_s += elapsed
                     self.decode_times.append((request.kind.value, result.audio_s, elapsed))
+            except DecodeAbandoned:
+                self.skipped_finals += 1  # overtaken by speech while it ran
             except Exception as exc:  # a decode must never kill the worker
                 self._on_error(f"decode failed: {exc}")
                 if request.kind is DecodeKind.FINAL:

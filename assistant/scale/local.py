@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -83,6 +83,7 @@ class SharedDecoder:
         context: Sequence[int] = (),
         timestamps: bool = True,
         offline: bool = False,
+        proceed: Callable[[], bool] | None = None,  # the scheduler asks before it starts
     ) -> DecodeResult:
         done = threading.Event()
         box: list[DecodeResult | None] = []

@@ -101,3 +101,66 @@ def test_fast_replay_of_a_long_call_loses_no_final(decoder, sample_script, tmp_p
         for line in sample_script:
             start, end = line["start"] + k * length_s, line["end"] + k * length_s
             assert any(f.start_s <= end and f.end_s >= start for f in out), (k, line)
+
+
+def test_a_final_decode_stops_after_its_encoder_pass_when_no_longer_wanted(decoder) -> None:
+    """A speculative final whose speaker resumed while it ran: the beam search is
+    not spent on text that is thrown away; a wanted one reads the same as ever."""
+    from assistant.asr.results import DecodeAbandoned
+
+    audio = decode_file(AUDIO / "customer_objection.flac")[:, 0]
+    asked: list[int] = []
+
+    def no_longer() -> bool:
+        asked.append(1)
+        return False
+
+    with pytest.raises(DecodeAbandoned):
+        decoder.decode(audio, offline=True, proceed=no_longer)
+    assert asked == [1]  # asked once, after the encoder, before any text
+    wanted = decoder.decode(audio, offline=True, proceed=lambda: True)
+    assert wanted.text == decoder.decode(audio, offline=True).text
+    assert wanted.text
+
+
+def test_the_worker_answers_an_abandoned_final_with_no_result(decoder) -> None:
+    """The worker asks ``wanted`` before a final and, through the decoder, after
+    its encoder pass: a final overtaken by speech in between comes back as None
+    (stale, as one skipped before it started) and the worker goes on."""
+    import threading
+
+    from assistant.asr.requests import DecodeKind, DecodeRequest
+    from assistant.asr.worker import AsrWorker
+
+    audio = decode_file(AUDIO / "customer_objection.flac")[:, 0]
+    answers: list[object] = []
+    done = threading.Event()
+    checks = iter([True, False])  # wanted when it starts, overtaken during it
+
+    def reply(_request: DecodeRequest, result: object) -> None:
+        answers.append(result)
+        done.set()
+
+    worker = AsrWorker(decoder)
+    worker.start()
+    try:
+        worker.submit(
+            DecodeRequest(
+                kind=DecodeKind.FINAL,
+                speaker=Speaker.CUSTOMER,
+                utterance_id=1,
+                version=0,
+                audio=audio,
+                start_s=0.0,
+                end_s=len(audio) / 16000,
+                requested_wall=0.0,
+                reply=reply,
+                offline=True,
+                wanted=lambda: next(checks, False),
+            )
+        )
+        assert done.wait(60)
+    finally:
+        worker.stop()
+    assert answers == [None]
+    assert worker.skipped_finals == 1
