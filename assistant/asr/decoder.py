@@ -280,10 +280,8 @@ class WhisperDecoder:
         window_s = max(FINAL_WINDOW_S, self.min_window_s) if offline else self.min_window_s
         encoded = self._model.model.encode(self._features(audio, window_s), to_cpu=False)
         if proceed is not None and not proceed():
-            # A speculative final whose speaker resumed during the encoder pass
-            # (one pause in five, ~0.15 s after it began): the beam search after
-            # it is 0.15-0.45 s of the worker's time that would delay every
-            # other decode, for text that is thrown away.
+            # A speculative final overtaken by speech during the encoder pass: its
+            # beam search (0.15-0.45 s) would only delay every other decode.
             raise DecodeAbandoned
         prompt = list(self._tokenizer.sot_sequence) if offline else list(self._prompt)
         prompt += list(prefix)

@@ -139,7 +139,13 @@ def test_bad_frames_close_only_their_page_and_the_other_call_goes_on(
     finals = [m for m in dana.final_captions() if m["text"].strip()]  # type: ignore[attr-defined]
     assert len(finals) >= 2, finals
     # Nothing above a warning on the server: no traceback, no internal error.
-    bad = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    # The server's own loggers: a websockets *client* left by an earlier test may
+    # log its broken keepalive here, which says nothing about this server.
+    bad = [
+        r
+        for r in caplog.records
+        if not r.name.startswith("websockets.client") and (r.levelno >= logging.ERROR or r.exc_info)
+    ]
     assert not bad, [r.getMessage() for r in bad]
     assert team.server.calls(), "the server lost its calls"
     assert all(c.error is None for c in team.server.calls())
