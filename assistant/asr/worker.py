@@ -130,9 +130,9 @@ class AsrWorker:
                             offline=request.offline,
                             proceed=request.wanted if request.offline else None,
                         )
-                    finally:
-                        self.busy_s += time.perf_counter() - started
-                    elapsed = time.perf_counter() - started
+                    finally:  # an abandoned decode kept the worker busy too
+                        elapsed = time.perf_counter() - started
+                        self.busy_s += elapsed
                     self.decode_times.append((request.kind.value, result.audio_s, elapsed))
             except DecodeAbandoned:
                 self.skipped_finals += 1  # overtaken by speech while it ran
