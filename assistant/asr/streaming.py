@@ -27,7 +27,10 @@ Two texts come out, for two purposes:
 
 Neither the previous-text prompt nor the same speaker's earlier audio before the
 utterance helped the final text on the real recordings (docs/performance.md, "Final
-decode"), and both would tie an utterance's text to another's.
+decode"), and both would tie an utterance's text to another's. One exception: the
+part after a forced split (an utterance that ran to the limit, cut mid-sentence)
+is decoded with the last ``SPLIT_LEAD_IN_S`` of the part before, whose words are
+then dropped; it still depends on the audio alone.
 """
 
 from __future__ import annotations
@@ -40,13 +43,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.asr.agreement import join_words, trim_loop
+from assistant.asr.agreement import join_words
 from assistant.asr.commit import TimedWord, words_of
 from assistant.asr.config import StreamingConfig
 from assistant.asr.decoder import SAMPLE_RATE_HZ
+from assistant.asr.final_words import after_split, final_words
 from assistant.asr.first_text import FirstText
 from assistant.asr.requests import DecodeKind, DecodeRequest
-from assistant.asr.results import DecodeResult, Word
+from assistant.asr.results import DecodeResult
 from assistant.asr.text_guard import audio_rms, is_hallucination
 from assistant.events import (
     Event,
@@ -68,9 +72,12 @@ from assistant.vad.segmenter import (
     VadConfig,
 )
 
-# Two alignment frames: a final's word that starts this close to the end of its
-# audio has no audio of its own (Whisper guessing at the next sentence).
-END_GUESS_S = 0.04
+# The part after a forced split starts mid-sentence, and tiny.en hears its first
+# words without the sentence they belong to ("who had vanished" -> "would vanish" on
+# the turns recording, which offline decoding reads right): its final decode also
+# hears this much of the part before, and the words of that part are dropped.
+# Measured there: 1 s of lead-in still lost the words, 2 and 3 s kept them.
+SPLIT_LEAD_IN_S = 2.0
 
 Output = Event | DecodeRequest
 
@@ -89,6 +96,11 @@ class _Utterance:
     rms: float = 0.0
     final_request: DecodeRequest | None = None  # in flight, for ``audio`` at ``version``
     final_result: DecodeResult | None = None
+    # After a forced split: the end of the part before (decoded with this one's
+    # audio, then dropped) and that part, whose final words say where to drop.
+    lead_in: np.ndarray | None = None
+    split_from: _Utterance | None = None
+    final_words: list[TimedWord] | None = None  # once emitted, for the next part
 
 
 class StreamingTranscriber:
@@ -114,6 +126,7 @@ class StreamingTranscriber:
         self._clock = clock
         self._current: _Utterance | None = None
         self._pending: deque[_Utterance] = deque()  # ended, final not yet emitted
+        self._split: tuple[_Utterance, np.ndarray] | None = None  # a part just cut off
         self._partial_in_flight = False
         self._last_partial_s = 0.0
         self._wall_at: Callable[[float], float] = lambda _stream_s: self._clock()
@@ -202,6 +215,9 @@ class StreamingTranscriber:
             first = FirstText(self.speaker, uid, action.start_s, self.config, self._clock)
             first.wall_at = self._wall_at
             self._current = _Utterance(uid, action.start_s, first)
+            if self._split is not None:  # this utterance goes on from a forced split
+                self._current.split_from, self._current.lead_in = self._split
+                self._split = None
             self._last_partial_s = action.start_s
             return [SpeechStarted(self.speaker, action.start_s, detected_s=now_s)]
         utt = self._current
@@ -225,6 +241,9 @@ class StreamingTranscriber:
             ]
         assert isinstance(action, Ended)
         self._current = None
+        if action.forced:
+            lead = action.audio[-int(SPLIT_LEAD_IN_S * SAMPLE_RATE_HZ) :]
+            self._split = (utt, lead)
         if action.forced or utt.audio is None or len(utt.audio) != len(action.audio):
             # A split, an end without a pause first, or the input ending mid-pause:
             # no speculative decode covers exactly this audio.
@@ -264,14 +283,18 @@ class StreamingTranscriber:
                 continue
             if not (utt.ended or utt.paused):
                 continue
+            audio, start_s = utt.audio, utt.start_s
+            if utt.lead_in is not None:
+                audio = np.concatenate([utt.lead_in, audio])
+                start_s -= len(utt.lead_in) / SAMPLE_RATE_HZ
             request = DecodeRequest(
                 kind=DecodeKind.FINAL,
                 speaker=self.speaker,
                 utterance_id=utt.id,
                 version=utt.version,
-                audio=utt.audio,
-                start_s=utt.start_s,
-                end_s=utt.start_s + len(utt.audio) / SAMPLE_RATE_HZ,
+                audio=audio,
+                start_s=start_s,
+                end_s=start_s + len(audio) / SAMPLE_RATE_HZ,
                 requested_wall=self._clock(),
                 reply=self._reply,
                 offline=True,
@@ -293,7 +316,12 @@ class StreamingTranscriber:
     def _finish(self, utt: _Utterance) -> list[Event]:
         request, result = utt.final_request, utt.final_result
         assert request is not None and result is not None and utt.audio is not None
-        words = self._final_words(request, result, utt.end_s)
+        words = final_words(request, result, utt.end_s)
+        if utt.lead_in is not None:
+            before = utt.split_from.final_words if utt.split_from is not None else None
+            utt.split_from = None  # read once: no chain of parts is kept alive
+            words = after_split(before, words, utt.start_s)
+        utt.final_words = words
         whole = join_words(words_of(words))
         if is_hallucination(whole, result.avg_logprob, result.no_speech_prob, utt.rms, whole=True):
             words, whole = [], ""
@@ -353,24 +381,6 @@ class StreamingTranscriber:
             )
         )
         return out
-
-    def _final_words(
-        self, request: DecodeRequest, result: DecodeResult, speech_end_s: float
-    ) -> list[TimedWord]:
-        """The decode's words with stream times, without a decoder loop or a guess
-        past the end of the audio."""
-        words: list[Word] = list(result.words)
-        audio_s = len(request.audio) / SAMPLE_RATE_HZ
-        while words and words[-1].start_s >= audio_s - END_GUESS_S:
-            words.pop()
-        words = trim_loop([], words, restarts=False)
-        # A restart of the opening is the decoder starting over in the silence after
-        # the speech; within the speech it is the speaker saying it again (the
-        # joined-clips call repeats a sentence, and the restart rule ate it).
-        kept = trim_loop([], words)
-        if len(kept) < len(words) and words[len(kept)].start_s >= speech_end_s - request.start_s:
-            words = kept
-        return [TimedWord(w, request.start_s + w.start_s, request.start_s + w.end_s) for w in words]
 
 
 def _still_wanted(utt: _Utterance) -> Callable[[], bool]:

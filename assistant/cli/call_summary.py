@@ -45,8 +45,10 @@ def offer_summary(server: OverlayServer, session_file: Path, wait: bool) -> None
     except TurnaroundError as exc:  # matplotlib missing, the file gone: say, go on
         say(f"no call summary: {exc}")
         return
-    url = summary_url(server.url, server.publish_summary(html))
-    say(f"call summary: {url} (later: {later})")
-    say(f"the overlay stays up for the summary; Ctrl-C to quit (or wait {LINGER_S / 60:g} min)")
-    with contextlib.suppress(KeyboardInterrupt):  # the way to quit
+    # Ctrl-C is the way to quit from the moment the link is said: a person (or a
+    # test) may press it before the next line is printed, and that is no interruption.
+    with contextlib.suppress(KeyboardInterrupt):
+        url = summary_url(server.url, server.publish_summary(html))
+        say(f"call summary: {url} (later: {later})")
+        say(f"the overlay stays up for the summary; Ctrl-C to quit (or wait {LINGER_S / 60:g} min)")
         time.sleep(LINGER_S)

@@ -145,6 +145,39 @@ def test_a_split_decodes_its_own_audio_not_the_speculative_one() -> None:
     assert final.text == "Hello there, how are you?"
 
 
+def test_the_part_after_a_split_is_decoded_with_the_end_of_the_part_before() -> None:
+    """A forced split cuts mid-sentence: the next part's final decode also hears the
+    last seconds before the cut (tiny.en misreads a sentence's middle on its own),
+    and the words it repeats from the part before are not said twice."""
+    from assistant.asr.streaming import SPLIT_LEAD_IN_S
+
+    h = Harness(partials=False)
+    h.act([Started(0.0, 0.3)], 0.0)
+    h.act([Ended(0.0, 4.0, AUDIO[:64000], forced=True), Started(4.0, 4.0)], 4.0)
+    (one,) = finals(h.answer(h.finals()[0], "he began a complaint against the wizard"))
+    h.act([Ended(4.0, 6.0, AUDIO[:32000], forced=False)], 6.4)
+    second = h.finals()[1]
+    lead = int(SPLIT_LEAD_IN_S * 16000)
+    assert len(second.audio) == 32000 + lead
+    assert second.start_s == pytest.approx(4.0 - SPLIT_LEAD_IN_S)
+    # Whisper's times drift: "wizard" placed after the cut is still the part before's.
+    said = spoken("against the wizard who had vanished", 2.9, 0.5)
+    (two,) = finals(h.answer(second, said))
+    assert one.text.endswith("wizard") and two.text == "who had vanished"
+    assert two.start_s == 4.0
+
+
+def test_after_a_split_without_a_repeat_the_words_before_the_cut_are_dropped() -> None:
+    h = Harness(partials=False)
+    h.act([Started(0.0, 0.3)], 0.0)
+    h.act([Ended(0.0, 4.0, AUDIO[:64000], forced=True), Started(4.0, 4.0)], 4.0)
+    h.answer(h.finals()[0], "something else entirely")
+    h.act([Ended(4.0, 6.0, AUDIO[:32000], forced=False)], 6.4)
+    said = [("wizard", 3.0, 3.5), ("who", 4.1, 4.3), ("had", 4.4, 4.6)]
+    (two,) = finals(h.answer(h.finals()[1], said))
+    assert two.text == "who had"
+
+
 def test_finals_come_out_in_utterance_order() -> None:
     h = Harness(partials=False)
     h.act([Started(0.0, 0.3)], 0.0)
