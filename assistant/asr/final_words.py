@@ -9,6 +9,11 @@ from assistant.asr.decoder import SAMPLE_RATE_HZ
 from assistant.asr.requests import DecodeRequest
 from assistant.asr.results import DecodeResult, Word
 
+# Whisper's word times drift by a few tenths of a second: a repeat of the part
+# before's last words counts as that part only while it ends this close to the cut
+# (further on, it is someone saying those words again: "...from Chicago." "Oh, I'm
+# originally from Chicago also").
+REPEAT_DRIFT_S = 0.5
 # Two alignment frames: a final's word that starts this close to the end of its
 # audio has no audio of its own (Whisper guessing at the next sentence).
 END_GUESS_S = 0.04
@@ -38,10 +43,10 @@ def after_split(
 ) -> list[TimedWord]:
     """The words of a decode that began before its part (at ``start_s``), without
     the part before's (``before``, its final words): where the decode repeats that
-    part's last words, after them (Whisper's word times drift by a few tenths of a
-    second), else by time."""
+    part's last words (and they end near the cut), after them, else by time."""
     if before:
         kept = drop_repeat([w.word for w in before], [w.word for w in words])
-        if len(kept) < len(words):
-            return words[len(words) - len(kept) :]
+        dropped = len(words) - len(kept)
+        if dropped and words[dropped - 1].end_s <= start_s + REPEAT_DRIFT_S:
+            return words[dropped:]
     return [w for w in words if (w.start_s + w.end_s) / 2 >= start_s]

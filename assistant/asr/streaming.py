@@ -241,9 +241,9 @@ class StreamingTranscriber:
             ]
         assert isinstance(action, Ended)
         self._current = None
-        if action.forced:
-            lead = action.audio[-int(SPLIT_LEAD_IN_S * SAMPLE_RATE_HZ) :]
-            self._split = (utt, lead)
+        lead = int(SPLIT_LEAD_IN_S * SAMPLE_RATE_HZ)
+        if action.forced and lead > 0:
+            self._split = (utt, action.audio[-lead:])
         if action.forced or utt.audio is None or len(utt.audio) != len(action.audio):
             # A split, an end without a pause first, or the input ending mid-pause:
             # no speculative decode covers exactly this audio.

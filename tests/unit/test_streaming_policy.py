@@ -178,6 +178,20 @@ def test_after_a_split_without_a_repeat_the_words_before_the_cut_are_dropped() -
     assert two.text == "who had"
 
 
+def test_after_a_split_a_repeat_well_after_the_cut_is_said_again() -> None:
+    """The phone call: one speaker ends "...originally from Chicago." at the cut
+    and the other answers "Oh, I'm originally from Chicago also": the same words,
+    but a second after the cut, so they are the answer's own."""
+    h = Harness(partials=False)
+    h.act([Started(0.0, 0.3)], 0.0)
+    h.act([Ended(0.0, 4.0, AUDIO[:64000], forced=True), Started(4.0, 4.0)], 4.0)
+    h.answer(h.finals()[0], "and i am sheila originally from chicago")
+    h.act([Ended(4.0, 6.0, AUDIO[:32000], forced=False)], 6.4)
+    said = spoken("oh i'm originally from chicago also", 4.2)
+    (two,) = finals(h.answer(h.finals()[1], said))
+    assert two.text == "oh i'm originally from chicago also"
+
+
 def test_finals_come_out_in_utterance_order() -> None:
     h = Harness(partials=False)
     h.act([Started(0.0, 0.3)], 0.0)
