@@ -202,9 +202,10 @@ class WhisperDecoder:
         With ``timestamps``, each word gets its time in the audio (one alignment
         pass over the text: ~10 ms for tiny.en). ``offline``: decode as offline
         decoding does (``FINAL_WINDOW_S`` window, Whisper's timestamp tokens; no
-        prefix), for an utterance's final text. ``proceed`` (offline only) is asked
-        after the encoder pass and before each further window: when it says no,
-        ``DecodeAbandoned`` is raised instead of decoding text nobody will read.
+        prefix), for an utterance's final text. ``proceed`` is asked after the
+        encoder pass (and, offline, before each further window): when it says no,
+        ``DecodeAbandoned`` is raised instead of decoding text nobody will read, or
+        text that would keep a more urgent decode waiting.
         """
         if offline and prefix:
             raise ValueError("an offline-style decode takes no forced prefix")
@@ -216,7 +217,9 @@ class WhisperDecoder:
         if offline:
             words, logprob, no_speech = self._offline(audio, context, timestamps, proceed)
         else:
-            words, logprob, no_speech, _ = self._once(audio, prefix, context, timestamps)
+            words, logprob, no_speech, _ = self._once(
+                audio, prefix, context, timestamps, proceed=proceed
+            )
         return DecodeResult(
             text=" ".join(w.text for w in words),
             avg_logprob=logprob,
@@ -281,7 +284,8 @@ class WhisperDecoder:
         encoded = self._model.model.encode(self._features(audio, window_s), to_cpu=False)
         if proceed is not None and not proceed():
             # A speculative final overtaken by speech during the encoder pass: its
-            # beam search (0.15-0.45 s) would only delay every other decode.
+            # beam search (0.15-0.45 s) would only delay every other decode. (A
+            # partial gives way the same way to a final that came in meanwhile.)
             raise DecodeAbandoned
         prompt = list(self._tokenizer.sot_sequence) if offline else list(self._prompt)
         prompt += list(prefix)

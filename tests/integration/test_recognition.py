@@ -123,6 +123,19 @@ def test_a_final_decode_stops_after_its_encoder_pass_when_no_longer_wanted(decod
     assert wanted.text
 
 
+def test_a_partial_decode_gives_way_after_its_encoder_pass(decoder) -> None:
+    """A partial asked after its encoder pass whether a final waits: its greedy
+    pass is not run when one does, and reads the same as ever when none does."""
+    from assistant.asr.results import DecodeAbandoned
+
+    audio = decode_file(AUDIO / "customer_objection.flac")[:, 0][: 3 * 16000]
+    with pytest.raises(DecodeAbandoned):
+        decoder.decode(audio, proceed=lambda: False)
+    kept = decoder.decode(audio, proceed=lambda: True)
+    assert kept.text == decoder.decode(audio).text
+    assert kept.text
+
+
 def test_the_worker_answers_an_abandoned_final_with_no_result(decoder) -> None:
     """The worker asks ``wanted`` before a final and, through the decoder, after
     its encoder pass: a final overtaken by speech in between comes back as None
