@@ -14,7 +14,7 @@ Built for real conversation, where turn gaps are 0-300 ms and a speaker can go 2
 without a 0.4 s pause:
 
 * **Dynamic end-pointing.** The silence that ends an utterance shrinks as the
-  utterance grows (0.4 s for a short one, 0.2 s after 5 s of speech): a short
+  utterance grows (0.4 s for a short one, three frames after 6 s of speech): a short
   answer is not split at a breath, and a long turn is split at its natural pauses
   instead of running on.
 * **Splits at the quietest point.** An utterance that still reaches
@@ -72,14 +72,16 @@ class VadConfig:
     # ... shrinking linearly to min_end_silence_s between these utterance lengths:
     # after several seconds of speech, a short pause is a good place to end. Real
     # turn-taking often leaves no 0.3 s pause (the phone call on one channel: one
-    # in 30 s), so a long turn ends at its first 0.2 s pause after 5 s: measured in
+    # in 30 s, and Silero dips under 0.35 for 2-6 frames at its turn changes), so
+    # a turn past 6 s ends at its first dip of three frames (96 ms): measured in
     # fast replay over the real recordings (docs/performance.md, "End-pointing of
-    # long turns"), pooled final WER mono 0.271 -> 0.271, two channels 0.310 ->
-    # 0.313, forced splits 4 -> 1, and the latest end of an utterance after its
-    # speech 6.6 s -> 1.1 s. 0.2 s is also the tail, so the audio still ends with it.
-    min_end_silence_s: float = 0.2
+    # long turns"), pooled final WER mono 0.271 -> 0.269, two channels 0.313 ->
+    # 0.313, and the phone call's forced split becomes an end at its turn change.
+    # Shorter than the tail, such an end keeps the audio up to where the silence
+    # has got to, and the next utterance starts there.
+    min_end_silence_s: float = 0.09
     shrink_from_s: float = 2.0
-    shrink_until_s: float = 5.0
+    shrink_until_s: float = 6.0
     # A longer utterance is split at its quietest recent frame: keeps re-decodes
     # cheap (their cost grows with the audio) and Whisper inside its 30 s window.
     max_utterance_s: float = 12.0
@@ -232,7 +234,10 @@ class Segmenter:
             self.state = SegState.TRAILING
             quiet_s = self.now_s - self._speech_end_s
             speech_s = self._speech_end_s - self._first_voiced_s
-            if quiet_s >= cfg.end_silence_for(speech_s) - 1e-9 and quiet_s >= cfg.tail_s - 1e-9:
+            if quiet_s >= cfg.end_silence_for(speech_s) - 1e-9:
+                # After a long turn the end silence is shorter than the tail: the
+                # audio then ends where the silence has got to, and the next
+                # utterance starts there (bridged), so no frame is lost.
                 return out + self._end()
             if not self._paused and quiet_s >= cfg.tail_s - 1e-9:
                 self._paused = True
