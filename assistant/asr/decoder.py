@@ -7,16 +7,14 @@ feature windows, so we feed the utterance plus a short silence pad: measured on
 2 cores, a 2 s utterance drops from ~0.3 s to ~0.1 s, with the same words.
 
 Decoding is at temperature 0, English only: greedy for first text, beam search for
-final text (``FINAL_BEAM_SIZE``). Two optional inputs serve the
-streaming policy (``assistant/asr/streaming.py``):
+final text (``FINAL_BEAM_SIZE``). Two optional inputs serve the streaming policy:
 
 * ``prefix``: token ids the decoder must start with -- the words of this utterance
   already committed, so a re-decode can only *extend* text the user has seen;
 * ``context``: the same speaker's last committed tokens, given as Whisper's
   previous-text prompt (``<|startofprev|>``), which CTranslate2 reads in one pass.
 
-Results come back as words (each with its token ids) so the policy can compare two
-decodes word by word and commit the words they agree on.
+Results come back as words (with token ids): the policy compares decodes by word.
 """
 
 from __future__ import annotations
@@ -218,7 +216,7 @@ class WhisperDecoder:
             words, logprob, no_speech = self._offline(audio, context, timestamps, proceed)
         else:
             words, logprob, no_speech, _ = self._once(
-                audio, prefix, context, timestamps, proceed=proceed
+                audio, prefix, context, timestamps, False, proceed
             )
         return DecodeResult(
             text=" ".join(w.text for w in words),
@@ -283,9 +281,8 @@ class WhisperDecoder:
         window_s = max(FINAL_WINDOW_S, self.min_window_s) if offline else self.min_window_s
         encoded = self._model.model.encode(self._features(audio, window_s), to_cpu=False)
         if proceed is not None and not proceed():
-            # A speculative final overtaken by speech during the encoder pass: its
-            # beam search (0.15-0.45 s) would only delay every other decode. (A
-            # partial gives way the same way to a final that came in meanwhile.)
+            # A speculative final overtaken by speech, or a partial with a final
+            # now waiting: its text would only delay every other decode.
             raise DecodeAbandoned
         prompt = list(self._tokenizer.sot_sequence) if offline else list(self._prompt)
         prompt += list(prefix)
