@@ -216,7 +216,7 @@ class WhisperDecoder:
             words, logprob, no_speech = self._offline(audio, context, timestamps, proceed)
         else:
             words, logprob, no_speech, _ = self._once(
-                audio, prefix, context, timestamps, False, proceed
+                audio, prefix, context, timestamps, proceed=proceed
             )
         return DecodeResult(
             text=" ".join(w.text for w in words),

@@ -26,9 +26,10 @@ without a 0.4 s pause:
   the speech end plus ``tail_s``; when the silence goes on to end it, the audio is
   exactly that, so the speculative decode is the final one.
 * **Nothing between utterances is dropped.** Each utterance's audio runs to its
-  speech end plus a short tail (soft word endings), and the next one starts exactly
-  where that stopped when it follows within ``bridge_s``; only a longer silence is
-  trimmed to ``pre_roll_s``.
+  speech end plus a short tail (soft word endings; a long turn ended by a dip
+  shorter than the tail keeps what of it has arrived), and the next one starts
+  exactly where that stopped when it follows within ``bridge_s``; only a longer
+  silence is trimmed to ``pre_roll_s``.
 """
 
 from __future__ import annotations
