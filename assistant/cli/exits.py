@@ -45,6 +45,20 @@ def error_line(message: str) -> None:
         print(f"turnaround: error: {one_line(message)}", file=sys.stderr, flush=True)
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """Ctrl-C, also when it came while an extension module initialised: pybind11
+    modules (onnxruntime, imported when the VAD starts) turn any exception in their
+    init into ``ImportError("initialization failed")`` raised *from* it."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__
+    return False
+
+
 def exit_status(exc: BaseException) -> int:
     """Report ``exc`` in one line and return the exit status (re-raises SystemExit:
     argparse's own usage errors and --help)."""
@@ -61,7 +75,7 @@ def exit_status(exc: BaseException) -> int:
     if isinstance(exc, TurnaroundError):
         error_line(str(exc))
         return exc.exit_code
-    if isinstance(exc, KeyboardInterrupt):
+    if _interrupted(exc):
         return EXIT_INTERRUPTED
     if debug_enabled() or not isinstance(exc, Exception):
         raise exc
