@@ -107,10 +107,7 @@ class WhisperDecoder:
             from faster_whisper import WhisperModel
             from faster_whisper.tokenizer import Tokenizer
         except ImportError as exc:  # pragma: no cover - dependency of the package
-            if "initialization failed" in str(exc):
-                # Ctrl-C while CTranslate2's extension initialises surfaces as this
-                # ImportError (pybind11 wraps the interrupt): it is the user stopping.
-                raise KeyboardInterrupt from exc
+            # (Ctrl-C inside CTranslate2's init arrives here too: cli.exits sees it.)
             raise ModelError(
                 f"faster-whisper is not installed ({exc}); pip install turnaround"
             ) from exc

@@ -64,6 +64,8 @@ def exit_status(exc: BaseException) -> int:
     argparse's own usage errors and --help)."""
     if isinstance(exc, SystemExit):
         raise exc
+    if _interrupted(exc):  # before TurnaroundError: one may wrap the interrupt
+        return EXIT_INTERRUPTED
     if isinstance(exc, BrokenPipeError):  # `turnaround models | head -1`: the reader left
         silence_stdout()
         return 0
@@ -75,8 +77,6 @@ def exit_status(exc: BaseException) -> int:
     if isinstance(exc, TurnaroundError):
         error_line(str(exc))
         return exc.exit_code
-    if _interrupted(exc):
-        return EXIT_INTERRUPTED
     if debug_enabled() or not isinstance(exc, Exception):
         raise exc
     if isinstance(exc, RecursionError):

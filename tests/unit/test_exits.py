@@ -32,3 +32,16 @@ def test_an_import_that_really_failed_is_still_reported(
     assert exit_status(_import_failed_from(OSError("libfoo.so: missing"))) == 1
     err = capsys.readouterr().err
     assert "unexpected ImportError: initialization failed" in err
+
+
+def test_ctrl_c_under_a_model_error_is_an_interrupt(capsys: pytest.CaptureFixture[str]) -> None:
+    # The decoder turns a failed faster-whisper import into a ModelError naming the fix.
+    from assistant.errors import ModelError
+
+    try:
+        raise ModelError("faster-whisper is not installed") from _import_failed_from(
+            KeyboardInterrupt()
+        )
+    except ModelError as exc:
+        assert exit_status(exc) == EXIT_INTERRUPTED
+    assert capsys.readouterr().err == ""
