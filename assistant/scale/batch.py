@@ -20,7 +20,7 @@ the text guard's loop cutting removes anyway).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -31,7 +31,7 @@ from assistant.asr.decoder import (
     _max_length,
 )
 from assistant.asr.models import ModelSpec
-from assistant.asr.results import DecodeResult
+from assistant.asr.results import DecodeAbandoned, DecodeResult
 from assistant.scale.jobs import DecodeJob
 
 # The decoder's greedy budget for first text (decoder._TOKENS_PER_S, _MIN_TOKENS).
@@ -59,17 +59,33 @@ class BatchDecoder(WhisperDecoder):
                 str(spec.path), device=device, compute_type=compute, local_files_only=True
             )
 
-    def decode_job(self, job: DecodeJob) -> DecodeResult:
-        return self.decode(job.audio, job.prefix, job.context, offline=job.offline)
+    def decode_job(
+        self, job: DecodeJob, proceed: Callable[[], bool] | None = None
+    ) -> DecodeResult | None:
+        """None: a first-text decode that gave way (``proceed`` said no after its
+        encoder pass)."""
+        try:
+            return self.decode(
+                job.audio,
+                job.prefix,
+                job.context,
+                offline=job.offline,
+                proceed=None if job.final or job.offline else proceed,
+            )
+        except DecodeAbandoned:
+            return None
 
-    def decode_many(self, jobs: Sequence[DecodeJob]) -> list[DecodeResult]:
+    def decode_many(
+        self, jobs: Sequence[DecodeJob], proceed: Callable[[], bool] | None = None
+    ) -> list[DecodeResult | None]:
         """Results in the order of ``jobs``: finals one by one, first-text decodes
-        batched by feature shape."""
-        results: dict[int, DecodeResult] = {}
+        batched by feature shape. ``proceed`` is asked after each first-text
+        encoder pass: when it says no, those jobs are answered None."""
+        results: dict[int, DecodeResult | None] = {}
         groups: dict[tuple[int, ...], list[tuple[int, DecodeJob, np.ndarray]]] = {}
         for i, job in enumerate(jobs):
-            if job.offline or len(jobs) == 1:
-                results[i] = self.decode_job(job)
+            if job.final or job.offline or len(jobs) == 1:
+                results[i] = self.decode_job(job, proceed)
                 continue
             audio = job.audio[: int(_MAX_AUDIO_S * SAMPLE_RATE_HZ)]
             feats = np.array(self._features(audio, self.min_window_s))
@@ -77,13 +93,17 @@ class BatchDecoder(WhisperDecoder):
         for members in groups.values():
             if len(members) == 1:
                 i, job, _ = members[0]
-                results[i] = self.decode_job(job)
+                results[i] = self.decode_job(job, proceed)
                 continue
-            for (i, _, _), result in zip(members, self._batch(members), strict=True):
+            for (i, _, _), result in zip(members, self._batch(members, proceed), strict=True):
                 results[i] = result
         return [results[i] for i in range(len(jobs))]
 
-    def _batch(self, members: list[tuple[int, DecodeJob, np.ndarray]]) -> list[DecodeResult]:
+    def _batch(
+        self,
+        members: list[tuple[int, DecodeJob, np.ndarray]],
+        proceed: Callable[[], bool] | None = None,
+    ) -> list[DecodeResult | None]:
         """One encoder pass and one greedy decode for same-shape first-text jobs:
         ``WhisperDecoder._once`` for many (no timestamps tokens, forced prefixes)."""
         import ctranslate2
@@ -92,6 +112,8 @@ class BatchDecoder(WhisperDecoder):
         model = self._model.model
         batch = np.ascontiguousarray(np.concatenate([f for _, _, f in members]), dtype=np.float32)
         encoded = model.encode(ctranslate2.StorageView.from_array(batch), to_cpu=True)
+        if proceed is not None and not proceed():
+            return [None] * len(members)  # a final came in: its decode goes first
         prompts, budget = [], 0
         for _, job, _ in members:
             prompt = list(self._prompt) + list(job.prefix)
@@ -117,7 +139,7 @@ class BatchDecoder(WhisperDecoder):
         # output: the same pass a single decode makes.
         per_item = np.array(encoded)
         eot = self._tokenizer.eot
-        results = []
+        results: list[DecodeResult | None] = []
         for k, ((_, job, _), result) in enumerate(zip(members, out, strict=True)):
             sequence = [t for t in result.sequences_ids[0][len(job.prefix) :] if t != eot]
             words = self._words([t for t in sequence if t < eot])

@@ -21,7 +21,7 @@ from assistant.asr.results import DecodeResult
 from assistant.events import Speaker
 from assistant.scale.batch import BatchDecoder
 from assistant.scale.jobs import DecodeJob
-from assistant.scale.scheduler import DecodeScheduler, Notice
+from assistant.scale.scheduler import DecodeScheduler, Notice, Proceed
 
 # First-text decodes per batch: batch 4 gave 1.4 times the decodes per CPU-second
 # of batch 1 on 2 cores, batch 8 no more at twice the wait (docs/team-server.md).
@@ -49,10 +49,12 @@ class LocalBackend:
             self.load_s += decoder.load_s + decoder.warmup_s
             self._free.put(decoder)
 
-    def decode(self, jobs: list[DecodeJob], notice: Notice) -> list[DecodeResult | None]:
+    def decode(
+        self, jobs: list[DecodeJob], notice: Notice, proceed: Proceed | None = None
+    ) -> list[DecodeResult | None]:
         decoder = self._free.get()
         try:
-            return list(decoder.decode_many(jobs))
+            return list(decoder.decode_many(jobs, proceed))
         finally:
             self._free.put(decoder)
 

@@ -32,7 +32,7 @@ from assistant.asr.models import ModelSpec
 from assistant.asr.results import DecodeResult
 from assistant.errors import TurnaroundError
 from assistant.scale.jobs import DecodeJob, retry_once
-from assistant.scale.scheduler import Notice
+from assistant.scale.scheduler import Notice, Proceed
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,11 @@ class RayBackend:
         self.deploy_s = time.perf_counter() - started
         self._status: tuple[float, dict[str, Any]] = (-1e9, {})
 
-    def decode(self, jobs: list[DecodeJob], notice: Notice) -> list[DecodeResult | None]:
+    def decode(
+        self, jobs: list[DecodeJob], notice: Notice, proceed: Proceed | None = None
+    ) -> list[DecodeResult | None]:
+        # ``proceed`` cannot reach into a replica's running batch; the replica's
+        # own gate puts finals ahead of the partials it has not started.
         return [self._decode(job, notice) for job in jobs]
 
     def _decode(self, job: DecodeJob, notice: Notice) -> DecodeResult | None:

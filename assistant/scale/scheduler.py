@@ -11,6 +11,9 @@ worker's, applied across calls:
 * **partials one per speaker** of each call: a newer request replaces the queued
   one; a partial that waited longer than ``STALE_PARTIAL_S`` since it was requested
   is dropped (the caption skips ahead instead of the call falling behind);
+* **a partial gives way**: a first-text decode whose encoder pass ends while a
+  final waits is answered None (dropped) instead of generating text, where the
+  backend can ask (in this process; a Ray replica's batch runs to its end);
 * **one decode per speaker at a time**: a speaker's results come back in the order
   its transcriber expects, as they do from the single worker thread;
 * first-text decodes of the same encoder window may go to the backend together
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 120.0
 
 Notice = Callable[[str], None]
+Proceed = Callable[[], bool]
 
 
 class Backend(Protocol):
@@ -48,10 +52,14 @@ class Backend(Protocol):
     slots: int
     max_batch: int
 
-    def decode(self, jobs: list[DecodeJob], notice: Notice) -> list[DecodeResult | None]:
+    def decode(
+        self, jobs: list[DecodeJob], notice: Notice, proceed: Proceed | None = None
+    ) -> list[DecodeResult | None]:
         """Blocking. One result per job; None: a partial dropped as stale by the
-        backend. ``notice(why)``: the decode was slow for a reason worth telling
-        the call (a replica died and it was retried). Raises when it failed."""
+        backend, or one that gave way when ``proceed`` (asked after a first-text
+        encoder pass) said no. ``notice(why)``: the decode was slow for a reason
+        worth telling the call (a replica died and it was retried). Raises when it
+        failed."""
         ...
 
     def describe(self) -> dict[str, Any]: ...
@@ -243,6 +251,11 @@ class DecodeScheduler:
             batch.append(item)
         return batch
 
+    def _no_final_waits(self) -> bool:
+        """Asked by a first-text decode after its encoder pass (a read of the
+        deque's length: a stale answer only costs one partial or one short wait)."""
+        return not self._finals
+
     def _run(self) -> None:
         while True:
             answered: list[_Item] = []
@@ -264,10 +277,14 @@ class DecodeScheduler:
             for lane in lanes:
                 lane.slow(why)
 
+        # First text gives way to a final that came in meanwhile (AsrWorker's rule):
+        # a final's decode never waits behind a partial's text.
+        first_text = all(not job.final for job in jobs)
+        proceed = self._no_final_waits if first_text else None
         started = time.perf_counter()
         results: list[DecodeResult | None]
         try:
-            results = list(self.backend.decode(jobs, notice))
+            results = list(self.backend.decode(jobs, notice, proceed))
             if len(results) != len(jobs):
                 raise RuntimeError(f"{len(results)} results for {len(jobs)} decodes")
         except Exception as exc:  # a decode must never kill the dispatcher

@@ -176,11 +176,21 @@ def test_batched_first_text_matches_one_at_a_time() -> None:
         DecodeJob(final=False, audio=audio[int(s * RATE_HZ) : int((s + 2.5) * RATE_HZ)])
         for s in starts
     ]
-    single = [model.decode_job(job).text for job in jobs]
-    batched = [r.text for r in model.decode_many(jobs)]
+    single = [r.text if (r := model.decode_job(job)) else None for job in jobs]
+    batched = [r.text if r else None for r in model.decode_many(jobs)]
     assert all(single), single
     for one, many in zip(single, batched, strict=True):
-        assert _words(one) == _words(many), (one, many)
+        assert _words(one or "") == _words(many or ""), (one, many)
+    # A final waiting: first text gives way after its encoder pass (batched or
+    # alone), the final in the same call is decoded all the same.
+    final = DecodeJob(final=True, audio=jobs[0].audio, offline=True)
+    alone = model.decode_job(final)
+    asked: list[str] = []
+    gave_way = model.decode_many([*jobs, final], lambda: bool(asked.append("asked")))
+    assert gave_way[:4] == [None] * 4 and asked
+    assert alone is not None and gave_way[4] is not None
+    assert alone.text and gave_way[4].text == alone.text
+    assert model.decode_many(jobs[:1], lambda: False) == [None]
 
 
 def test_serving_never_imports_ray_unless_asked() -> None:

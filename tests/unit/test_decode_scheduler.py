@@ -23,20 +23,29 @@ WAIT_S = 10.0
 class GateBackend:
     """Decodes only when the test says so; records what each call carried."""
 
-    def __init__(self, slots: int = 1, max_batch: int = 1, fail: bool = False) -> None:
+    def __init__(
+        self, slots: int = 1, max_batch: int = 1, fail: bool = False, give_way: bool = False
+    ) -> None:
         self.slots = slots
+        self.give_way = give_way  # honour ``proceed`` as the local backend does
+        self.proceeds: list[Any] = []
         self.max_batch = max_batch
         self.fail = fail
         self.calls: list[list[DecodeJob]] = []
         self.started = threading.Semaphore(0)
         self._go = threading.Semaphore(0)
 
-    def decode(self, jobs: list[DecodeJob], notice: Any) -> list[DecodeResult | None]:
+    def decode(
+        self, jobs: list[DecodeJob], notice: Any, proceed: Any = None
+    ) -> list[DecodeResult | None]:
         self.calls.append(jobs)
+        self.proceeds.append(proceed)
         self.started.release()
         assert self._go.acquire(timeout=WAIT_S), "the test never let this decode finish"
         if self.fail:
             raise RuntimeError("model crashed")
+        if self.give_way and proceed is not None and not proceed():
+            return [None] * len(jobs)
         return [DecodeResult(f"{len(j.audio)}", -0.1, 0.0, j.audio_s, 0.01) for j in jobs]
 
     def release(self, n: int = 1) -> None:
@@ -123,6 +132,26 @@ def test_a_final_goes_before_partials_queued_earlier(clock: Clock) -> None:
     r.wait("busy", "partial-b", "final-c")
     assert [job.final for call in backend.calls for job in call] == [True, True, False]
     assert len(backend.calls[1][0].audio) == 32000  # call c's final, then b's partial
+    sched.close()
+
+
+def test_a_partial_gives_way_to_a_final_that_came_in_during_it(clock: Clock) -> None:
+    backend = GateBackend(give_way=True)
+    sched = scheduler(backend, clock)
+    lane = sched.lane()
+    r = Replies()
+    lane.submit(r.request("partial", DecodeKind.PARTIAL))
+    backend.wait_started()
+    ask = backend.proceeds[0]
+    assert ask is not None and ask()  # nothing waits yet: go on
+    lane.submit(r.request("final", DecodeKind.FINAL, speaker=Speaker.CUSTOMER))
+    assert not ask()
+    backend.release(2)
+    r.wait("partial", "final")
+    assert r.got["partial"] == [None]
+    assert r.got["final"][0] is not None and r.got["final"][0].text == "16000"
+    assert backend.proceeds[1] is None  # a final's decode is never asked to give way
+    assert lane.dropped_partials == 1 and sched.stats.dropped_partials == 1
     sched.close()
 
 
