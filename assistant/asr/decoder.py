@@ -7,7 +7,7 @@ feature windows, so we feed the utterance plus a short silence pad: measured on
 2 cores, a 2 s utterance drops from ~0.3 s to ~0.1 s, with the same words.
 
 Decoding is at temperature 0, English only: greedy for first text, beam search for
-final text (``FINAL_BEAM_SIZE``). Two optional inputs serve the streaming policy:
+the final text of longer utterances. Two optional inputs serve the streaming policy:
 
 * ``prefix``: token ids the decoder must start with -- the words of this utterance
   already committed, so a re-decode can only *extend* text the user has seen;
@@ -43,8 +43,6 @@ _MAX_FRAMES = 3000
 _PAD_S = 1.0
 # Greedy token budget for new text. Fast talkers reach ~5 words/s, ~6.5 tokens/s
 # with punctuation; 8/s leaves room for them while still stopping a looping decoder.
-# (The old 6/s budget was halved by CTranslate2, see _max_length, and cut the last
-# words of an 11 s LibriSpeech sentence.)
 _TOKENS_PER_S = 8
 _MIN_TOKENS = 12
 # Every encoder window is at least this long (the utterance plus silence). Whisper
@@ -81,12 +79,13 @@ _UNHEARD_TAIL_S = 2.0
 MAX_CONTEXT_TOKENS = 48
 
 
-# Beam search for final text only (first text stays greedy: it is redone anyway).
-# Measured on the real recordings in fast replay (pooled, WER): mono 0.269 -> 0.253,
-# two channels 0.392 -> 0.373, the phone call 0.160 -> 0.124 (offline 0.160), for
-# ~8 % more process CPU; it also reads the sample call's espeak lines right
-# ("What would it take ...?", which greedy heard as "Well, we'll take ...").
+# Beam search for the final text of utterances from GREEDY_FINAL_UNDER_S on (first
+# text stays greedy: it is redone anyway). Fast replay of the real recordings,
+# pooled final WER mono / two channels (docs/performance.md, "Beams by length"):
+# beam 5 throughout 0.275 / 0.303, greedy 0.275 / 0.314, greedy under 2 / 4 / 6 s
+# 0.275 / 0.300, 0.271 / 0.296, 0.275 / 0.309: under 4 s greedy costs no words.
 FINAL_BEAM_SIZE = 5
+GREEDY_FINAL_UNDER_S = 4.0
 
 
 class WhisperDecoder:
@@ -240,10 +239,13 @@ class WhisperDecoder:
         scores: list[tuple[float, int]] = []
         no_speech = 1.0
         seek = 0
+        # By the whole utterance's length, so every window of one utterance alike.
+        long = len(audio) >= GREEDY_FINAL_UNDER_S * SAMPLE_RATE_HZ
+        beams = self.final_beam_size if long else 1
         for _ in range(_MAX_PASSES):
             chunk = audio[seek:]
             got, logprob, chunk_no_speech, last_ts = self._once(
-                chunk, (), context, timestamps, True, proceed
+                chunk, (), context, timestamps, True, proceed, beams
             )
             if seek == 0:
                 no_speech = chunk_no_speech
@@ -270,10 +272,11 @@ class WhisperDecoder:
         timestamps: bool,
         offline: bool = False,
         proceed: Callable[[], bool] | None = None,
+        beams: int = 1,
     ) -> tuple[tuple[Word, ...], float, float, float | None]:
-        """One encoder window, one greedy decode: the words, the average log
-        probability, the no-speech probability and (offline) where the last
-        complete segment ended, if Whisper stopped before the end of the audio."""
+        """One encoder window, one decode (``beams``; 1: greedy): the words, the
+        average log probability, the no-speech probability and (offline) where the
+        last complete segment ended, if Whisper stopped before the audio's end."""
         audio_s = len(audio) / SAMPLE_RATE_HZ
         window_s = max(FINAL_WINDOW_S, self.min_window_s) if offline else self.min_window_s
         encoded = self._model.model.encode(self._features(audio, window_s), to_cpu=False)
@@ -292,7 +295,7 @@ class WhisperDecoder:
         result = self._model.model.generate(
             encoded,
             [prompt],
-            beam_size=self.final_beam_size if offline else 1,
+            beam_size=beams,
             sampling_temperature=1.0,  # ignored for greedy (sampling_topk=1)
             return_scores=True,
             return_no_speech_prob=True,

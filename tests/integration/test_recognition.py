@@ -123,6 +123,42 @@ def test_a_final_decode_stops_after_its_encoder_pass_when_no_longer_wanted(decod
     assert wanted.text
 
 
+def test_a_short_utterances_final_is_greedy_and_a_long_ones_beam_search(decoder) -> None:
+    """Final text: greedy under GREEDY_FINAL_UNDER_S (it costs no words there, and a
+    third of the decode), beam search from there on, every window of an utterance
+    alike. Seen at CTranslate2's own call, on real recorded speech."""
+    from assistant.asr.decoder import FINAL_BEAM_SIZE, GREEDY_FINAL_UNDER_S
+
+    class Spy:
+        def __init__(self, model: object) -> None:
+            self._model = model
+            self.beams: list[int] = []
+
+        def generate(self, *args: object, **kwargs: object) -> object:
+            self.beams.append(int(kwargs["beam_size"]))  # type: ignore[call-overload]
+            return self._model.generate(*args, **kwargs)  # type: ignore[attr-defined]
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._model, name)
+
+    audio = decode_file(AUDIO / "customer_objection.flac")[:, 0]
+    cut = int((GREEDY_FINAL_UNDER_S - 0.5) * 16000)
+    assert len(audio) > cut
+    real = decoder._model.model
+    spy = Spy(real)
+    decoder._model.model = spy
+    try:
+        short = decoder.decode(audio[:cut], offline=True)
+        short_beams = list(spy.beams)
+        spy.beams.clear()
+        long = decoder.decode(np.concatenate([audio, audio])[: cut * 2], offline=True)
+    finally:
+        decoder._model.model = real
+    assert short.text and long.text
+    assert short_beams and set(short_beams) == {1}
+    assert spy.beams and set(spy.beams) == {FINAL_BEAM_SIZE}
+
+
 def test_a_partial_decode_gives_way_after_its_encoder_pass(decoder) -> None:
     """A partial asked after its encoder pass whether a final waits: its greedy
     pass is not run when one does, and reads the same as ever when none does."""
