@@ -83,9 +83,10 @@ MAX_CONTEXT_TOKENS = 48
 # text stays greedy: it is redone anyway). Fast replay of the real recordings,
 # pooled final WER mono / two channels (docs/performance.md, "Beams by length"):
 # beam 5 throughout 0.275 / 0.303, greedy 0.275 / 0.314, greedy under 2 / 4 / 6 s
-# 0.275 / 0.300, 0.271 / 0.296, 0.275 / 0.309: under 4 s greedy costs no words.
+# 0.275 / 0.300, 0.271 / 0.296, 0.275 / 0.309. 2 s, not 4: greedy misread the
+# sample call's 3.6 s "What will it take ...?" (no question, no dead-air card).
 FINAL_BEAM_SIZE = 5
-GREEDY_FINAL_UNDER_S = 4.0
+GREEDY_FINAL_UNDER_S = 2.0
 
 
 class WhisperDecoder:
@@ -239,9 +240,8 @@ class WhisperDecoder:
         scores: list[tuple[float, int]] = []
         no_speech = 1.0
         seek = 0
-        # By the whole utterance's length, so every window of one utterance alike.
-        long = len(audio) >= GREEDY_FINAL_UNDER_S * SAMPLE_RATE_HZ
-        beams = self.final_beam_size if long else 1
+        # By the whole utterance's length: every window of one utterance alike.
+        beams = self.final_beam_size if len(audio) >= GREEDY_FINAL_UNDER_S * 16000 else 1
         for _ in range(_MAX_PASSES):
             chunk = audio[seek:]
             got, logprob, chunk_no_speech, last_ts = self._once(
