@@ -241,7 +241,7 @@ class WhisperDecoder:
         no_speech = 1.0
         seek = 0
         # By the whole utterance's length: every window of one utterance alike.
-        beams = self.final_beam_size if len(audio) >= GREEDY_FINAL_UNDER_S * 16000 else 1
+        beams = self.final_beam_size if len(audio) >= GREEDY_FINAL_UNDER_S * SAMPLE_RATE_HZ else 1
         for _ in range(_MAX_PASSES):
             chunk = audio[seek:]
             got, logprob, chunk_no_speech, last_ts = self._once(
